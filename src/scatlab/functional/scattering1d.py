@@ -1,0 +1,124 @@
+r"""The 1D scattering transform as pure torch functions of (input, plan, bank).
+
+.. math::
+    S_0 x = x\star\phi_T,\quad S_1 x(\lambda_1) = |x\star\psi_{\lambda_1}|\star\phi_T,\quad
+    S_2 x(\lambda_1,\lambda_2) = ||x\star\psi_{\lambda_1}|\star\psi_{\lambda_2}|\star\phi_T,
+
+computed in Fourier with subsampling as early as each filter's bandwidth allows
+(Andén & Mallat, "Deep scattering spectrum", IEEE TSP 2014).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+
+from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize_fourier
+from ..plan.oned import Plan1D, plan_1d
+from ._fourier import batch_chunks, check_input, lowpass_1d, periodize
+
+__all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
+
+CHUNK_ELEMENTS = 2**20
+
+
+@dataclass(frozen=True)
+class Bank1D:
+    """Filters in Fourier (real tensors): phi at every level, psi1 and psi2 per group."""
+
+    phi: tuple[torch.Tensor, ...]  # phi[k]: length padded_length / 2^k
+    psi1: tuple[torch.Tensor, ...]  # per group: (F1, padded_length)
+    psi2: tuple[torch.Tensor, ...]  # per group: (F2, padded_length / 2^k1)
+
+
+def build_bank_1d(plan: Plan1D, dtype=torch.float32, device=None) -> Bank1D:
+    """Compute the filters of ``plan`` in float64 and store them as ``dtype`` tensors.
+
+    With ``normalize='resolution'`` a filter used at subsampling 2^k is multiplied by 2^k, so that
+    it is the sampled continuous filter and coefficients do not depend on the subsampling schedule.
+    """
+    N = plan.padded_length
+    scale = (lambda k: 2.0**k) if plan.normalize == "resolution" else (lambda k: 1.0)
+    phi0 = gaussian_fourier_1d(N, plan.sigma_low)
+    phi = [periodize_fourier(phi0, 2**k) * scale(k) for k in range(plan.log2_T + 1)]
+    psi1_all = morlet_fourier_1d(N, plan.psi1.xi, plan.psi1.sigma)
+    psi2_all = morlet_fourier_1d(N, plan.psi2.xi, plan.psi2.sigma) if plan.max_order >= 2 else None
+    psi1, psi2 = [], []
+    for g in plan.groups:
+        psi1.append(psi1_all[g.start : g.stop])
+        if psi2_all is not None and g.blocks:
+            psi2.append(periodize_fourier(psi2_all[g.n2_start : g.n2_stop], 2**g.k1) * scale(g.k1))
+        else:
+            psi2.append(np.zeros((0, N // 2**g.k1)))
+
+    def tensor(a):
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+
+    return Bank1D(tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)))
+
+
+def _per_sample_elements(plan: Plan1D) -> int:
+    sizes = [(g.stop - g.start) * plan.padded_length for g in plan.groups]
+    for g in plan.groups:
+        n = plan.padded_length // 2**g.k1
+        sizes += [(g.stop - g.start) * (b.stop - b.start) * n for b in g.blocks]
+    return max(sizes)
+
+
+def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
+    """Scattering coefficients of x (..., length) as (..., n_channels, output_length)."""
+    check_input(x, "Scattering1D", (plan.length,), bank.phi[0].dtype)
+    batch_shape = x.shape[:-1]
+    flat = x.reshape(-1, plan.length)
+    if flat.shape[0] == 0:
+        return x.new_zeros(batch_shape + (plan.n_channels, plan.output_length))
+    if plan.padding == "reflect":
+        index = torch.as_tensor(plan.pad_index, device=x.device)
+        flat = flat.index_select(-1, index)
+    chunks = batch_chunks(flat, _per_sample_elements(plan), CHUNK_ELEMENTS)
+    out = torch.cat([_scatter(chunk, plan, bank) for chunk in chunks], dim=0)
+    return out.reshape(batch_shape + out.shape[-2:])
+
+
+def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
+    """x: (B, padded_length) real. Returns (B, n_channels, output_length)."""
+    B = x.shape[0]
+    k_out = plan.log2_T
+    start, stop = plan.start[k_out], plan.stop[k_out]
+    x_hat = torch.fft.fft(x)
+    order0 = [lowpass_1d(x_hat, bank.phi[0], 2**k_out, start, stop).unsqueeze(1)]
+    order1, order2 = [], []
+    for g, psi1, psi2 in zip(plan.groups, bank.psi1, bank.psi2):
+        # |x * psi_{lambda1}| for the wavelets of scale j1, subsampled by 2^k1
+        u1 = torch.fft.ifft(periodize(x_hat.unsqueeze(1) * psi1, 2**g.k1, 1)).abs()
+        u1_hat = torch.fft.fft(u1)
+        order1.append(lowpass_1d(u1_hat, bank.phi[g.k1], 2 ** (k_out - g.k1), start, stop))
+        blocks = []
+        offset = 0
+        for b in g.blocks:
+            width = b.stop - b.start
+            product = u1_hat.unsqueeze(2) * psi2[offset : offset + width]
+            offset += width
+            u2 = torch.fft.ifft(periodize(product, 2**b.k2, 1)).abs()
+            k = g.k1 + b.k2
+            blocks.append(lowpass_1d(torch.fft.fft(u2), bank.phi[k], 2 ** (k_out - k), start, stop))
+        if blocks:
+            order2.append(torch.cat(blocks, dim=2).reshape(B, -1, stop - start))
+    return torch.cat(order0 + order1 + order2, dim=1)
+
+
+@lru_cache(maxsize=16)
+def _cached_bank(plan: Plan1D, dtype: torch.dtype, device: torch.device) -> Bank1D:
+    return build_bank_1d(plan, dtype, device)
+
+
+def scattering1d(x: torch.Tensor, *, J: int, Q=1, T=None, max_order: int = 2, padding: str = "reflect",
+                 normalize: str = "kymatio") -> torch.Tensor:
+    """Functional twin of :class:`scatlab.Scattering1D` (filters cached per dtype and device)."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"scattering1d takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
+    plan = plan_1d(x.shape[-1] if x.dim() else 0, J, Q, T, max_order, padding, normalize)
+    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+    return scattering1d_with_plan(x, plan, _cached_bank(plan, dtype, x.device))

@@ -1,0 +1,6 @@
+"""Torch-free, cached plans of the transforms: padding, subsampling schedule, channel tables."""
+from .oned import Plan1D, plan_1d
+from .table import ChannelTable
+from .twod import Plan2D, plan_2d
+
+__all__ = ["ChannelTable", "Plan1D", "Plan2D", "plan_1d", "plan_2d"]
