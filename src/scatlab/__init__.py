@@ -1,0 +1,23 @@
+"""scatlab: wavelet scattering transforms and the experiments built on them, on PyTorch.
+
+Public names only; optional dependencies (scikit-learn, matplotlib, kymatio) load on demand:
+``scatlab.sklearn.ScatteringTransformer`` needs scikit-learn.
+"""
+from .errors import DataError, InvalidParameterError, ShapeError
+from .nn import Scattering1D, Scattering2D
+from .numpy_api import scattering1d_numpy, scattering2d_numpy
+from .plan import ChannelTable
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ChannelTable",
+    "DataError",
+    "InvalidParameterError",
+    "Scattering1D",
+    "Scattering2D",
+    "ShapeError",
+    "scattering1d_numpy",
+    "scattering2d_numpy",
+    "__version__",
+]

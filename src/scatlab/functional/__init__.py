@@ -1,0 +1,12 @@
+"""Pure torch functions f(x, plan, bank) and their cached convenience twins."""
+from .scattering1d import build_bank_1d, scattering1d, scattering1d_with_plan
+from .scattering2d import build_bank_2d, scattering2d, scattering2d_with_plan
+
+__all__ = [
+    "build_bank_1d",
+    "build_bank_2d",
+    "scattering1d",
+    "scattering1d_with_plan",
+    "scattering2d",
+    "scattering2d_with_plan",
+]

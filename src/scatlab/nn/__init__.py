@@ -1,0 +1,5 @@
+"""torch.nn.Module wrappers holding the filters as buffers; forward calls the functional engines."""
+from .scattering1d import Scattering1D
+from .scattering2d import Scattering2D
+
+__all__ = ["Scattering1D", "Scattering2D"]
