@@ -61,9 +61,10 @@ class Scattering2D(ScatteringModule):
         super().__init__(dict(shape=plan.shape, J=plan.J, L=plan.L, max_order=max_order, padding=padding))
         self._plan = plan
         bank = build_bank_2d(plan)
-        self._register_filters("phi", bank.phi)
         self._register_filters("psi1", bank.psi1)
         self._register_filters("psi2", bank.psi2)
+        self._register_filters("rows", bank.rows)
+        self._register_filters("cols", bank.cols)
         self._freeze()
 
     @property
@@ -81,7 +82,7 @@ class Scattering2D(ScatteringModule):
 
     def bank(self) -> Bank2D:
         J = self._plan.J
-        return Bank2D(self._filters("phi", J), self._filters("psi1", J), self._filters("psi2", J))
+        return Bank2D(*(self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return scattering2d_with_plan(x, self._plan, self.bank())

@@ -1,0 +1,161 @@
+"""The experiment registry and runner.
+
+An experiment is one module ``scatlab.experiments.<name>`` defining
+
+- ``Config``: a frozen dataclass whose defaults are the full run, with a ``seed`` field and a
+  ``quick()`` classmethod returning the fast variant;
+- ``run(cfg, out_dir, progress) -> Result``: writes its figures (PNG) in ``out_dir``.
+
+Registering an experiment is adding its module name to :data:`EXPERIMENTS`; modules are imported
+only when run. The runner writes ``DIR/NAME/results.json`` atomically, also when the experiment
+fails (with the error), so that the report shows every attempted experiment.
+"""
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import importlib
+import math
+import numbers
+import platform
+import random
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import torch
+
+from ..errors import DataError, parameter_error
+from ..io.atomic import atomic_write_json
+
+__all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "run_experiment", "reproduce",
+           "versions", "git_commit"]
+
+EXPERIMENTS: tuple[str, ...] = (
+    "stability",
+)
+
+Progress = Callable[..., Iterable]
+"""``progress(iterable, desc=..., total=...)`` returning an iterable, e.g. ``tqdm.tqdm``."""
+
+
+def no_progress(iterable: Iterable, **_) -> Iterable:
+    return iterable
+
+
+@dataclasses.dataclass
+class Result:
+    """What an experiment returns.
+
+    ``metrics`` maps names to finite numbers; ``tables`` holds (title, header, rows);
+    ``figures`` are PNG file names written in the experiment's directory; ``notes`` are sentences
+    stating what the numbers show.
+    """
+
+    metrics: dict[str, float]
+    tables: list[tuple[str, list[str], list[list]]] = dataclasses.field(default_factory=list)
+    figures: list[str] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+
+def experiment_names(names: Sequence[str] = ()) -> list[str]:
+    """The registered names to run: all of them if ``names`` is empty; an unknown name raises."""
+    for name in names:
+        if name not in EXPERIMENTS:
+            raise parameter_error("scatlab reproduce", "NAME", "a registered experiment: " + ", ".join(EXPERIMENTS), name)
+    return list(dict.fromkeys(names)) if names else list(EXPERIMENTS)
+
+
+def load(name: str) -> ModuleType:
+    """Import the module of the registered experiment ``name``."""
+    experiment_names([name])
+    return importlib.import_module(f"{__package__}.{name}")
+
+
+def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed: int = 0,
+                   progress: Progress = no_progress) -> dict:
+    """Run one experiment in ``out_root/name`` and write its ``results.json``; return the record.
+
+    Random generators (Python, NumPy, torch) are seeded with ``seed``, which also replaces the
+    config's ``seed``. An exception inside the experiment is recorded (status 'failed', error,
+    traceback) instead of propagating.
+    """
+    module = load(name)
+    out_dir = Path(out_root) / name
+    out_dir.mkdir(parents=True, exist_ok=True)
+    cfg = dataclasses.replace(module.Config.quick() if quick else module.Config(), seed=seed)
+    record = {"experiment": name, "status": "ok", "error": None, "traceback": None,
+              "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": []}
+    _seed_everything(seed)
+    start = time.perf_counter()
+    try:
+        record.update(_checked(module.run(cfg, out_dir, progress), out_dir))
+    except Exception as exc:  # recorded in results.json and reported; the other experiments still run
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    record.update(wall_time_s=round(time.perf_counter() - start, 3), versions=versions(), git_commit=git_commit(),
+                  seed=seed, quick=quick, date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+    atomic_write_json(out_dir / "results.json", record)
+    return record
+
+
+def reproduce(names: Sequence[str], out_root: str | Path, *, quick: bool = False, seed: int = 0,
+              progress: Progress = no_progress) -> list[dict]:
+    """Run the named experiments (all if empty) one after the other; return their records."""
+    selected = experiment_names(names)
+    return [run_experiment(name, out_root, quick=quick, seed=seed, progress=progress)
+            for name in progress(selected, desc="experiments", total=len(selected))]
+
+
+def versions() -> dict[str, str]:
+    from .. import __version__
+
+    return {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__,
+            "scatlab": __version__}
+
+
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the checkout holding scatlab, or None outside a git checkout."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).resolve().parent,
+                              capture_output=True, text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = done.stdout.strip()
+    return commit if done.returncode == 0 and commit else None
+
+
+def _seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _checked(result: Result, out_dir: Path) -> dict:
+    """The result as JSON-ready fields, after checking numbers are finite and figures exist."""
+    metrics = {}
+    for key, value in result.metrics.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise DataError(f"The metric {key!r} is {value!r}; every metric must be a finite number.")
+        metrics[key] = _cell(value, f"metric {key!r}")
+    missing = [name for name in result.figures if not (out_dir / name).is_file()]
+    if missing:
+        raise DataError(f"The figures {missing} are listed but were not written in '{out_dir}'.")
+    tables = [{"title": title, "header": [str(h) for h in header],
+               "rows": [[_cell(v, f"table {title!r}") for v in row] for row in rows]}
+              for title, header, rows in result.tables]
+    return {"metrics": metrics, "tables": tables, "figures": list(result.figures), "notes": list(result.notes)}
+
+
+def _cell(value, where: str) -> str | int | float:
+    """A JSON-ready str, int or finite float (numpy scalars converted)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real) and math.isfinite(value):
+        return float(value)
+    raise DataError(f"The {where} holds {value!r}; values must be strings or finite numbers.")
