@@ -17,7 +17,8 @@ import torch
 
 from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize_fourier
 from ..plan.oned import Plan1D, plan_1d
-from ._fourier import batch_chunks, check_input, lowpass_1d, periodize
+from ._fourier import batch_chunks, check_input
+from ._ops import as_complex, filter_subsample, modulus, significant_blocks
 
 __all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
 
@@ -26,11 +27,28 @@ CHUNK_ELEMENTS = 2**20
 
 @dataclass(frozen=True)
 class Bank1D:
-    """Filters in Fourier (real tensors): phi at every level, psi1 and psi2 per group."""
+    """Filters in Fourier as the engine applies them (real tensors), each divided by the number of
+    periods folded when its output is subsampled (so a fold-sum is a periodization-mean).
 
-    phi: tuple[torch.Tensor, ...]  # phi[k]: length padded_length / 2^k
-    psi1: tuple[torch.Tensor, ...]  # per group: (F1, padded_length)
-    psi2: tuple[torch.Tensor, ...]  # per group: (F2, padded_length / 2^k1)
+    ``phi[k]`` (length padded_length / 2^k) is the low-pass at level k, divided by 2^(log2_T - k);
+    ``psi1[g]`` (F1, padded_length) the first-order wavelets of group g, divided by 2^k1;
+    ``psi2[g]`` (F2, padded_length / 2^k1) its second-order wavelets at level k1, divided by 2^k2.
+    """
+
+    phi: tuple[torch.Tensor, ...]
+    psi1: tuple[torch.Tensor, ...]
+    psi2: tuple[torch.Tensor, ...]
+    # periods where each filter is not negligible (see significant_blocks): per level, per group,
+    # and per group and second-order block
+    phi_blocks: tuple
+    psi1_blocks: tuple
+    psi2_blocks: tuple
+
+    def tensors(self) -> tuple[tuple[torch.Tensor, ...], ...]:
+        return self.phi, self.psi1, self.psi2
+
+    def blocks(self) -> tuple:
+        return self.phi_blocks, self.psi1_blocks, self.psi2_blocks
 
 
 def build_bank_1d(plan: Plan1D, dtype=torch.float32, device=None) -> Bank1D:
@@ -39,24 +57,30 @@ def build_bank_1d(plan: Plan1D, dtype=torch.float32, device=None) -> Bank1D:
     With ``normalize='resolution'`` a filter used at subsampling 2^k is multiplied by 2^k, so that
     it is the sampled continuous filter and coefficients do not depend on the subsampling schedule.
     """
-    N = plan.padded_length
+    N, log2_T = plan.padded_length, plan.log2_T
     scale = (lambda k: 2.0**k) if plan.normalize == "resolution" else (lambda k: 1.0)
     phi0 = gaussian_fourier_1d(N, plan.sigma_low)
-    phi = [periodize_fourier(phi0, 2**k) * scale(k) for k in range(plan.log2_T + 1)]
+    phi = [periodize_fourier(phi0, 2**k) * scale(k) / 2 ** (log2_T - k) for k in range(log2_T + 1)]
     psi1_all = morlet_fourier_1d(N, plan.psi1.xi, plan.psi1.sigma)
     psi2_all = morlet_fourier_1d(N, plan.psi2.xi, plan.psi2.sigma) if plan.max_order >= 2 else None
-    psi1, psi2 = [], []
+    phi_blocks = tuple(significant_blocks(h, 2 ** (log2_T - k), 1) for k, h in enumerate(phi))
+    psi1, psi2, psi1_blocks, psi2_blocks = [], [], [], []
     for g in plan.groups:
-        psi1.append(psi1_all[g.start : g.stop])
-        if psi2_all is not None and g.blocks:
-            psi2.append(periodize_fourier(psi2_all[g.n2_start : g.n2_stop], 2**g.k1) * scale(g.k1))
-        else:
-            psi2.append(np.zeros((0, N // 2**g.k1)))
+        psi1.append(psi1_all[g.start : g.stop] / 2**g.k1)
+        psi1_blocks.append(significant_blocks(psi1[-1], 2**g.k1, 1))
+        rows = [np.zeros((0, N // 2**g.k1))]
+        for b in g.blocks:
+            rows.append(periodize_fourier(psi2_all[b.start : b.stop], 2**g.k1) * scale(g.k1) / 2**b.k2)
+        psi2.append(np.concatenate(rows))
+        psi2_blocks.append(tuple(significant_blocks(r, 2**b.k2, 1) for r, b in zip(rows[1:], g.blocks)))
 
     def tensor(a):
         return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
 
-    return Bank1D(tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)))
+    return Bank1D(
+        tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)),
+        phi_blocks, tuple(psi1_blocks), tuple(psi2_blocks),
+    )
 
 
 def _per_sample_elements(plan: Plan1D) -> int:
@@ -70,6 +94,7 @@ def _per_sample_elements(plan: Plan1D) -> int:
 def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     """Scattering coefficients of x (..., length) as (..., n_channels, output_length)."""
     check_input(x, "Scattering1D", (plan.length,), bank.phi[0].dtype)
+    bank = Bank1D(*(as_complex(filters) for filters in bank.tensors()), *bank.blocks())
     batch_shape = x.shape[:-1]
     flat = x.reshape(-1, plan.length)
     if flat.shape[0] == 0:
@@ -82,28 +107,34 @@ def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch
     return out.reshape(batch_shape + out.shape[-2:])
 
 
+def _lowpass(u_hat: torch.Tensor, bank: Bank1D, k: int, factor: int, start: int, stop: int) -> torch.Tensor:
+    """The real signal of spectrum u_hat (level k) convolved with phi, subsampled, cropped."""
+    y = filter_subsample(u_hat, bank.phi[k], factor, bank.phi_blocks[k])
+    n = y.shape[-1]
+    return torch.fft.irfft(y[..., : n // 2 + 1], n=n)[..., start:stop]
+
+
 def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     """x: (B, padded_length) real. Returns (B, n_channels, output_length)."""
     B = x.shape[0]
     k_out = plan.log2_T
     start, stop = plan.start[k_out], plan.stop[k_out]
     x_hat = torch.fft.fft(x)
-    order0 = [lowpass_1d(x_hat, bank.phi[0], 2**k_out, start, stop).unsqueeze(1)]
+    order0 = [_lowpass(x_hat, bank, 0, 2**k_out, start, stop).unsqueeze(1)]
     order1, order2 = [], []
-    for g, psi1, psi2 in zip(plan.groups, bank.psi1, bank.psi2):
+    x_hat = x_hat.unsqueeze(1)
+    for i, g in enumerate(plan.groups):
         # |x * psi_{lambda1}| for the wavelets of scale j1, subsampled by 2^k1
-        u1 = torch.fft.ifft(periodize(x_hat.unsqueeze(1) * psi1, 2**g.k1, 1)).abs()
+        u1 = modulus(torch.fft.ifft(filter_subsample(x_hat, bank.psi1[i], 2**g.k1, bank.psi1_blocks[i])))
         u1_hat = torch.fft.fft(u1)
-        order1.append(lowpass_1d(u1_hat, bank.phi[g.k1], 2 ** (k_out - g.k1), start, stop))
+        order1.append(_lowpass(u1_hat, bank, g.k1, 2 ** (k_out - g.k1), start, stop))
+        u1_hat = u1_hat.unsqueeze(2)
         blocks = []
-        offset = 0
-        for b in g.blocks:
-            width = b.stop - b.start
-            product = u1_hat.unsqueeze(2) * psi2[offset : offset + width]
-            offset += width
-            u2 = torch.fft.ifft(periodize(product, 2**b.k2, 1)).abs()
+        for b, periods in zip(g.blocks, bank.psi2_blocks[i]):
+            rows = slice(b.start - g.n2_start, b.stop - g.n2_start)
+            u2 = modulus(torch.fft.ifft(filter_subsample(u1_hat, bank.psi2[i][rows], 2**b.k2, periods)))
             k = g.k1 + b.k2
-            blocks.append(lowpass_1d(torch.fft.fft(u2), bank.phi[k], 2 ** (k_out - k), start, stop))
+            blocks.append(_lowpass(torch.fft.fft(u2), bank, k, 2 ** (k_out - k), start, stop))
         if blocks:
             order2.append(torch.cat(blocks, dim=2).reshape(B, -1, stop - start))
     return torch.cat(order0 + order1 + order2, dim=1)

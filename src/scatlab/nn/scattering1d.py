@@ -72,6 +72,7 @@ class Scattering1D(ScatteringModule):
         self._register_filters("phi", bank.phi)
         self._register_filters("psi1", bank.psi1)
         self._register_filters("psi2", bank.psi2)
+        self._blocks = bank.blocks()
         self._freeze()
 
     @property
@@ -89,7 +90,10 @@ class Scattering1D(ScatteringModule):
 
     def bank(self) -> Bank1D:
         n = len(self._plan.groups)
-        return Bank1D(self._filters("phi", self._plan.log2_T + 1), self._filters("psi1", n), self._filters("psi2", n))
+        return Bank1D(
+            self._filters("phi", self._plan.log2_T + 1), self._filters("psi1", n), self._filters("psi2", n),
+            *self._blocks,
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return scattering1d_with_plan(x, self._plan, self.bank())

@@ -65,6 +65,7 @@ class Scattering2D(ScatteringModule):
         self._register_filters("psi2", bank.psi2)
         self._register_filters("rows", bank.rows)
         self._register_filters("cols", bank.cols)
+        self._blocks = bank.blocks()
         self._freeze()
 
     @property
@@ -82,7 +83,7 @@ class Scattering2D(ScatteringModule):
 
     def bank(self) -> Bank2D:
         J = self._plan.J
-        return Bank2D(*(self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")))
+        return Bank2D(*(self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")), *self._blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return scattering2d_with_plan(x, self._plan, self.bank())
