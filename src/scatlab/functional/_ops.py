@@ -29,7 +29,7 @@ class _Modulus(torch.autograd.Function):
     def backward(ctx, grad):
         z, out = ctx.saved_tensors
         scale = torch.where(out > 0, grad / out, torch.zeros_like(out))
-        return z * scale
+        return z * scale.to(z.dtype)  # complex x complex: faster than the mixed-type product
 
 
 def modulus(z: torch.Tensor) -> torch.Tensor:
@@ -56,6 +56,44 @@ def significant_blocks(h_f: np.ndarray, factor: int, ndim: int) -> tuple[tuple[i
     return tuple(keep)
 
 
+def _block_index(block, sizes) -> tuple:
+    return (Ellipsis,) + tuple(slice(b * s, (b + 1) * s) for b, s in zip(block, sizes))
+
+
+class _FilterSubsample(torch.autograd.Function):
+    """Sum over periods (blocks) of z_hat * h; backward writes each block's gradient in place.
+
+    The filters are real in Fourier (stored as complex with zero imaginary part), so the gradient
+    grad * conj(h) is grad * h. ``z_hat`` may broadcast against ``h`` (then the gradient is summed
+    over the broadcast axes).
+    """
+
+    @staticmethod
+    def forward(ctx, z_hat, h, factor, blocks):
+        ndim = len(blocks[0])
+        sizes = [s // factor for s in z_hat.shape[-ndim:]]
+        acc = None
+        for block in blocks:
+            index = _block_index(block, sizes)
+            if acc is None:
+                acc = z_hat[index] * h[index]
+            else:
+                acc.addcmul_(z_hat[index], h[index])
+        ctx.save_for_backward(h)
+        ctx.geometry = (z_hat.shape, sizes, blocks, factor**ndim)
+        return acc
+
+    @staticmethod
+    def backward(ctx, grad):
+        (h,) = ctx.saved_tensors
+        shape, sizes, blocks, n_blocks = ctx.geometry
+        grad_z = grad.new_zeros(shape) if len(blocks) < n_blocks else grad.new_empty(shape)
+        for block in blocks:
+            index = _block_index(block, sizes)
+            grad_z[index] = (grad * h[index]).sum_to_size(grad_z[index].shape)
+        return grad_z, None, None, None
+
+
 def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) -> torch.Tensor:
     """Spectrum of (z * h) subsampled by ``factor`` along the axes that ``blocks`` index, up to
     1/factor^ndim: the sum over the periods (blocks) of the products.
@@ -66,16 +104,7 @@ def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) 
     """
     if factor == 1:
         return z_hat * h
-    ndim = len(blocks[0])
-    sizes = [s // factor for s in z_hat.shape[-ndim:]]
-    acc = None
-    for block in blocks:
-        index = (Ellipsis,) + tuple(slice(b * s, (b + 1) * s) for b, s in zip(block, sizes))
-        if acc is None:
-            acc = z_hat[index] * h[index]
-        else:
-            acc.addcmul_(z_hat[index], h[index])
-    return acc
+    return _FilterSubsample.apply(z_hat, h, factor, blocks)
 
 
 def lowpass_matrix(h_f: np.ndarray, factor: int, crop: int, out_len: int) -> np.ndarray:
@@ -89,6 +118,11 @@ def lowpass_matrix(h_f: np.ndarray, factor: int, crop: int, out_len: int) -> np.
 
 
 def apply_lowpass_2d(u: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """A_rows u A_cols^T on the last two axes: separable low-pass, subsampling and crop at once."""
+    """A_rows u A_cols^T on the last two axes: separable low-pass, subsampling and crop at once.
+
+    Both products are single large matrix products on contiguous operands (batched small ones are
+    much slower on CPU, forward and backward).
+    """
     t = u @ cols.T  # (..., m, n_out)
-    return (t.transpose(-1, -2) @ rows.T).transpose(-1, -2)
+    t = t.transpose(-1, -2).contiguous() @ rows.T  # (..., n_out, m_out)
+    return t.transpose(-1, -2)
