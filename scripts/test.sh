@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# Sets everything up (with the peer Kymatio 0.3.0, which needs scipy<1.17), then runs the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup_env.sh test,peer
+. .venv/bin/activate
+python -m pytest -q "$@"
