@@ -22,7 +22,8 @@ _EXTRAS = {"scikit-image": "skimage", "scikit-learn": "sklearn", "kymatio": "kym
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="scatlab", description="Wavelet scattering transforms and their experiments.")
+    parser = argparse.ArgumentParser(prog="scatlab",
+                                     description="Wavelet scattering transforms and their experiments.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     commands.add_parser("info", help="versions, torch threads, devices and optional extras")
@@ -78,7 +79,8 @@ def _info(args: argparse.Namespace) -> int:
         print(f"{name:<14}{version}")
     print(f"{'platform':<14}{platform.platform()}")
     print(f"{'torch threads':<14}{torch.get_num_threads()}")
-    cuda = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    cuda = [torch.cuda.get_device_name(i) for i in range(count)]
     print(f"{'devices':<14}cpu" + "".join(f", cuda:{i} ({n})" for i, n in enumerate(cuda)))
     print(f"{'cuda':<14}{'available' if cuda else 'not available'}")
     for extra, module in _EXTRAS.items():
@@ -102,7 +104,8 @@ def _transform(args: argparse.Namespace) -> int:
     arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=args.Q, T=args.T,
                              max_order=args.max_order, padding=args.padding, progress=_progress)
     path = atomic_savez(args.output, **arrays)
-    print(f"wrote {path}: coefficients {arrays['coefficients'].shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")
+    shape = arrays["coefficients"].shape
+    print(f"wrote {path}: coefficients {shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")
     return 0
 
 

@@ -66,7 +66,8 @@ def experiment_names(names: Sequence[str] = ()) -> list[str]:
     """The registered names to run: all of them if ``names`` is empty; an unknown name raises."""
     for name in names:
         if name not in EXPERIMENTS:
-            raise parameter_error("scatlab reproduce", "NAME", "a registered experiment: " + ", ".join(EXPERIMENTS), name)
+            known = ", ".join(EXPERIMENTS)
+            raise parameter_error("scatlab reproduce", "NAME", f"a registered experiment: {known}", name)
     return list(dict.fromkeys(names)) if names else list(EXPERIMENTS)
 
 
@@ -96,8 +97,9 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
         record.update(_checked(module.run(cfg, out_dir, progress), out_dir))
     except Exception as exc:  # recorded in results.json and reported; the other experiments still run
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+    now = datetime.datetime.now(datetime.timezone.utc)
     record.update(wall_time_s=round(time.perf_counter() - start, 3), versions=versions(), git_commit=git_commit(),
-                  seed=seed, quick=quick, date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"))
+                  seed=seed, quick=quick, date=now.isoformat(timespec="seconds"))
     atomic_write_json(out_dir / "results.json", record)
     return record
 

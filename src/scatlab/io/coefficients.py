@@ -63,7 +63,8 @@ def transform_files(
         signal, rate = read_signal(path)
         signal_kind = f"{signal.ndim}d"
         if kind != "auto" and signal_kind != kind:
-            raise DataError(f"'{path}' holds a {signal_kind.upper()} signal of shape {signal.shape}, but --kind is {kind}.")
+            raise DataError(f"'{path}' holds a {signal_kind.upper()} signal of shape {signal.shape}, but --kind is"
+                            f" {kind}. Pass files of that kind, or --kind auto.")
         if transform is None:
             first = (path, signal.shape)
             transform = _build(signal.shape, J, L, Q, T, max_order, padding)

@@ -25,8 +25,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as a 2D float32 grey-level array.
 
     Image files (PNG, JPEG, BMP, TIFF, through Pillow) are converted to grey (ITU-R 601 luma for
-    colour) and scaled to [0, 1] by their bit depth (8 or 16 bits; float TIFF kept as stored). A ``.npy`` file must hold a 2D array: integer
-    arrays are scaled by their dtype's maximum like image files, float arrays are kept as stored.
+    colour) and scaled to [0, 1] by their bit depth (8 or 16 bits; float TIFF kept as stored).
+    A ``.npy`` file must hold a 2D array: integer arrays are scaled by their dtype's maximum like
+    image files, float arrays are kept as stored.
     """
     path = _existing(path)
     suffix = path.suffix.lower()

@@ -1,0 +1,134 @@
+"""The scatlab command line: info, transform, bench, reproduce argument errors."""
+import os
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import scatlab
+from scatlab import cli
+from scatlab.io import read_audio, read_image
+
+skimage_data = pytest.importorskip("skimage.data")
+
+FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+
+
+def _error_line(capsys) -> str:
+    """The single clean error line printed on stderr (the progress bar clears itself with '\\r')."""
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = [line for line in err.replace("\r", "\n").splitlines() if line.startswith("scatlab: error:")]
+    assert len(lines) == 1, err
+    return lines[0]
+
+
+@pytest.fixture
+def images(tmp_path):
+    """Two real 128 x 128 PNG images (crops of camera) and one of another shape."""
+    camera = skimage_data.camera()
+    paths = [tmp_path / "camera_a.png", tmp_path / "camera_b.png", tmp_path / "camera_wide.png"]
+    Image.fromarray(camera[100:228, 200:328]).save(paths[0])
+    Image.fromarray(camera[300:428, 100:228]).save(paths[1])
+    Image.fromarray(camera[:128, :160]).save(paths[2])
+    return paths
+
+
+def test_info_prints_versions_devices_and_extras(capsys):
+    assert cli.main(["info"]) == 0
+    out = capsys.readouterr().out
+    for word in ("scatlab", "torch", "numpy", "python", "torch threads", "devices", "cpu", "scikit-image", "kymatio"):
+        assert word in out
+
+
+def test_transform_png_writes_the_expected_npz(tmp_path, images, capsys):
+    out = tmp_path / "coefficients.npz"
+    assert cli.main(["transform", str(images[0]), str(images[1]), "-o", str(out), "--J", "3", "--L", "4"]) == 0
+    assert "wrote" in capsys.readouterr().out
+    with np.load(out) as saved:
+        S = scatlab.Scattering2D((128, 128), J=3, L=4)
+        assert saved["coefficients"].shape == (2,) + S.output_shape
+        assert saved["coefficients"].dtype == np.float32
+        assert list(saved["files"]) == [str(images[0]), str(images[1])]
+        assert (str(saved["kind"]), int(saved["J"]), int(saved["L"]), str(saved["padding"])) == ("2d", 3, 4, "reflect")
+        np.testing.assert_array_equal(saved["meta_order"], S.meta["order"])
+        np.testing.assert_array_equal(saved["meta_j1"], S.meta["j1"])
+        expected = S(torch.from_numpy(read_image(images[1]))).numpy()
+        np.testing.assert_allclose(saved["coefficients"][1], expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+def test_transform_fsdd_wav_is_1d_with_its_sample_rate(tmp_path):
+    source = FSDD / "0_george_0.wav"
+    wav = tmp_path / "digit.wav"
+    wav.write_bytes(source.read_bytes())
+    out = tmp_path / "audio.npz"
+    assert cli.main(["transform", str(wav), "-o", str(out), "--J", "6", "--Q", "8"]) == 0
+    samples, rate = read_audio(wav)
+    S = scatlab.Scattering1D(samples.shape[0], J=6, Q=8)
+    with np.load(out) as saved:
+        assert str(saved["kind"]) == "1d" and int(saved["sample_rate"]) == rate == 8000
+        assert list(saved["Q"]) == [8, 1] and int(saved["T"]) == 64  # Q resolves to (Q1, Q2)
+        expected = S(torch.from_numpy(samples)).numpy()
+        np.testing.assert_allclose(saved["coefficients"][0], expected, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda d: d / "missing.png", "does not exist"),
+    (lambda d: _write(d / "corrupt.png", os.urandom(256)), "corrupt"),
+    (lambda d: _write(d / "table.csv", b"1,2,3"), "unsupported file extension"),
+])
+def test_transform_bad_input_is_one_clean_error_line(tmp_path, capsys, make, message):
+    path = make(tmp_path)
+    assert cli.main(["transform", str(path), "-o", str(tmp_path / "out.npz")]) == 2
+    line = _error_line(capsys)
+    assert message in line and str(path) in line
+    assert not (tmp_path / "out.npz").exists()
+
+
+def _write(path: Path, content: bytes) -> Path:
+    path.write_bytes(content)
+    return path
+
+
+def test_transform_refuses_mixed_shapes_and_wrong_kind(tmp_path, images, capsys):
+    out = tmp_path / "out.npz"
+    assert cli.main(["transform", str(images[0]), str(images[2]), "-o", str(out)]) == 2
+    assert "share one shape" in _error_line(capsys)
+    assert cli.main(["transform", str(images[0]), "--kind", "1d", "-o", str(out)]) == 2
+    assert "--kind is 1d" in _error_line(capsys)
+    assert cli.main(["transform", str(images[0]), "--J", "0", "-o", str(out)]) == 2
+    assert "'J' parameter" in _error_line(capsys)
+    assert not out.exists()
+
+
+def test_reproduce_unknown_experiment_lists_the_known_ones(tmp_path, capsys):
+    assert cli.main(["reproduce", "no_such_experiment", "--out", str(tmp_path)]) == 2
+    line = _error_line(capsys)
+    assert "no_such_experiment" in line and "stability" in line
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_argparse_errors_exit_2():
+    with pytest.raises(SystemExit) as info:
+        cli.main(["no-such-command"])
+    assert info.value.code == 2
+
+
+def test_bench_passes_its_arguments_on(monkeypatch):
+    seen = []
+    fake = types.ModuleType("scatlab.bench")
+    fake.main = lambda argv: seen.append(argv) or 0
+    monkeypatch.setitem(sys.modules, "scatlab.bench", fake)
+    assert cli.main(["bench", "--repeats", "3", "extra"]) == 0
+    assert seen == [["--repeats", "3", "extra"]]
+
+
+def test_bench_without_the_module_says_so(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "scatlab.bench", None)  # makes the import fail as if absent
+    assert cli.main(["bench"]) == 1
+    assert "scatlab.bench" in capsys.readouterr().err
