@@ -110,14 +110,8 @@ def _transform(args: argparse.Namespace) -> int:
 
 
 def _bench(argv: list[str]) -> int:
-    try:
-        bench = importlib.import_module(f"{__package__}.bench")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.bench":
-            raise
-        print("scatlab bench: the benchmark module scatlab.bench is not part of this installation yet;"
-              " nothing to run.", file=sys.stderr)
-        return 1
+    from . import bench
+
     return int(bench.main(argv) or 0)
 
 
