@@ -33,10 +33,14 @@ def check_input(x, owner: str, signal_shape: tuple[int, ...], dtype: torch.dtype
         raise DataError(f"{owner}: the input holds NaN or Inf values; clean or mask them before the transform.")
 
 
-def batch_chunks(x: torch.Tensor, per_sample_elements: int, budget: int) -> list[torch.Tensor]:
-    """Split the batch so the largest complex intermediate holds about ``budget`` elements.
+GPU_CHUNK_ELEMENTS = 2**26
 
-    On a CPU this keeps the working set near the caches; on a GPU the budget is larger.
+
+def batch_chunks(x: torch.Tensor, per_sample_elements: int, cpu_budget: int) -> list[torch.Tensor]:
+    """Split the batch so the largest complex intermediate holds about ``cpu_budget`` elements
+    on a CPU (measured best near 2^20 on a 2-core machine: smaller chunks pay per-call overhead,
+    larger ones leave the caches), and up to GPU_CHUNK_ELEMENTS on a GPU.
     """
+    budget = cpu_budget if x.device.type == "cpu" else GPU_CHUNK_ELEMENTS
     size = max(1, budget // max(per_sample_elements, 1))
     return list(x.split(size, dim=0)) if x.shape[0] > size else [x]

@@ -22,7 +22,7 @@ from ._ops import as_complex, filter_subsample, modulus, significant_blocks
 
 __all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
 
-CHUNK_ELEMENTS = 2**20
+CHUNK_ELEMENTS = 2**20  # complex elements of the largest intermediate per batch chunk (CPU)
 
 
 @dataclass(frozen=True)
