@@ -23,16 +23,17 @@ def check_choice(owner: str, name: str, value, choices: tuple) -> str:
 
 def check_shape(owner: str, shape, ndim: int) -> tuple[int, ...]:
     """Normalize ``shape`` (an int in 1D, or a tuple of ``ndim`` positive ints)."""
+    given = shape
     if ndim == 1 and isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     try:
-        shape = tuple(shape)
+        shape = () if isinstance(shape, str) else tuple(shape)
     except TypeError:
-        raise parameter_error(owner, "shape", f"a tuple of {ndim} positive ints", shape) from None
+        raise parameter_error(owner, "shape", f"a tuple of {ndim} positive ints", given) from None
     if len(shape) != ndim or any(
         isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1 for s in shape
     ):
-        raise parameter_error(owner, "shape", f"a tuple of {ndim} positive ints", shape)
+        raise parameter_error(owner, "shape", f"a tuple of {ndim} positive ints", given)
     return tuple(int(s) for s in shape)
 
 

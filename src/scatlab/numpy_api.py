@@ -11,22 +11,24 @@ __all__ = ["scattering1d_numpy", "scattering2d_numpy"]
 
 
 def _to_tensor(x, owner: str) -> torch.Tensor:
+    """float64 stays float64 (any byte order); other real numbers become float32."""
     x = np.asarray(x)
-    if x.dtype not in (np.float32, np.float64):
-        if np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.bool_):
-            x = x.astype(np.float32)
-        else:
-            raise InvalidParameterError(f"{owner} takes a float32 or float64 array; got dtype {x.dtype}.")
-    return torch.from_numpy(np.ascontiguousarray(x))
+    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_):
+        raise InvalidParameterError(
+            f"{owner} takes an array of real numbers (float32 or float64; integers become float32);"
+            f" got dtype {x.dtype}."
+        )
+    dtype = np.float64 if x.dtype.kind == "f" and x.dtype.itemsize == 8 else np.float32  # any byte order
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=dtype))
 
 
 def scattering1d_numpy(x, **params) -> np.ndarray:
-    """1D scattering of an array (..., N); integer arrays become float32. See Scattering1D."""
+    """1D scattering of an array (..., N); float64 in gives float64 out, else float32. See Scattering1D."""
     with torch.no_grad():
         return scattering1d(_to_tensor(x, "scattering1d_numpy"), **params).numpy()
 
 
 def scattering2d_numpy(x, **params) -> np.ndarray:
-    """2D scattering of an array (..., M, N); integer arrays become float32. See Scattering2D."""
+    """2D scattering of an array (..., M, N); float64 in gives float64 out, else float32. See Scattering2D."""
     with torch.no_grad():
         return scattering2d(_to_tensor(x, "scattering2d_numpy"), **params).numpy()

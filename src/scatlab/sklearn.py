@@ -31,20 +31,24 @@ class ScatteringTransformer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = np.asarray(X).shape[1]
         return self
 
+    def _sample_shape(self) -> tuple[int, ...]:
+        return (self.shape,) if np.isscalar(self.shape) else tuple(self.shape)
+
     def _check(self, X) -> np.ndarray:
         X = np.asarray(X)
-        size = int(np.prod(self.shape))
+        size = int(np.prod(self._sample_shape()))
         if X.ndim != 2 or X.shape[1] != size:
             raise ShapeError(
-                f"ScatteringTransformer expects X of shape (n_samples, {size}) for shape={tuple(self.shape)};"
+                f"ScatteringTransformer expects X of shape (n_samples, {size}) for shape={self.shape!r};"
                 f" got {X.shape}. Flatten each sample, or set shape to the sample shape."
             )
         return X
 
     def transform(self, X) -> np.ndarray:
         X = self._check(X)
-        samples = X.reshape((X.shape[0],) + tuple(self.shape))
-        if len(self.shape) == 1:
+        shape = self._sample_shape()
+        samples = X.reshape((X.shape[0],) + shape)
+        if len(shape) == 1:
             S = scattering1d_numpy(samples, J=self.J, Q=self.Q, T=self.T, max_order=self.max_order,
                                    padding=self.padding)
         else:

@@ -5,21 +5,16 @@ import torch
 
 from ..errors import DataError, ShapeError
 
-__all__ = ["check_input", "batch_chunks"]
+__all__ = ["check_input", "batch_chunks", "empty_output"]
 
 
-def check_input(x, owner: str, signal_shape: tuple[int, ...], dtype: torch.dtype | None = None) -> None:
+def check_input(x, owner: str, signal_shape: tuple[int, ...]) -> None:
     """Raise a clear error for a non-tensor, a non-float dtype, a wrong shape or NaN/Inf values."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{owner} takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
     if not x.dtype.is_floating_point or x.dtype not in (torch.float32, torch.float64):
         raise TypeError(
             f"{owner} takes float32 or float64 input; got {x.dtype}. Convert with x.float() or x.double()."
-        )
-    if dtype is not None and x.dtype != dtype:
-        raise TypeError(
-            f"{owner}: the input is {x.dtype} but the filters are {dtype}; call .to({x.dtype}) on the"
-            f" module, or convert the input with .to({dtype})."
         )
     d = len(signal_shape)
     if x.dim() < d or tuple(x.shape[-d:]) != tuple(signal_shape):
@@ -44,3 +39,9 @@ def batch_chunks(x: torch.Tensor, per_sample_elements: int, cpu_budget: int) -> 
     budget = cpu_budget if x.device.type == "cpu" else GPU_CHUNK_ELEMENTS
     size = max(1, budget // max(per_sample_elements, 1))
     return list(x.split(size, dim=0)) if x.shape[0] > size else [x]
+
+
+def empty_output(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
+    """Zeros of ``shape`` for an empty batch, still attached to x's autograd graph."""
+    out = x.new_zeros(shape)
+    return out + x.sum() if x.requires_grad else out

@@ -6,13 +6,19 @@ import itertools
 import numpy as np
 import torch
 
-__all__ = ["as_complex", "modulus", "significant_blocks", "filter_subsample", "lowpass_matrix", "apply_lowpass_2d"]
+__all__ = ["cast_real", "cast_complex", "modulus", "significant_blocks", "filter_subsample", "lowpass_matrix", "apply_lowpass_2d"]
 
 
-def as_complex(filters: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
-    """Real Fourier filters as complex tensors: complex x complex products run about twice as fast
-    on CPU as complex x real ones, whose real operand is cast element by element."""
-    return tuple(f.to(torch.complex128 if f.dtype == torch.float64 else torch.complex64) for f in filters)
+def cast_real(filters: tuple[torch.Tensor, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """Real filters in the input's precision (no copy when they already are)."""
+    return tuple(f.to(dtype) for f in filters)
+
+
+def cast_complex(filters: tuple[torch.Tensor, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+    """Real Fourier filters as complex tensors of the input's precision: complex x complex products
+    run about twice as fast on CPU as complex x real ones, whose real operand is cast element by
+    element."""
+    return tuple(f.to(torch.complex128 if dtype == torch.float64 else torch.complex64) for f in filters)
 
 
 class _Modulus(torch.autograd.Function):

@@ -17,8 +17,9 @@ import torch
 
 from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize_fourier
 from ..plan.oned import Plan1D, plan_1d
-from ._fourier import batch_chunks, check_input
-from ._ops import as_complex, filter_subsample, modulus, significant_blocks
+from ..errors import ShapeError
+from ._fourier import batch_chunks, check_input, empty_output
+from ._ops import cast_complex, filter_subsample, modulus, significant_blocks
 
 __all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
 
@@ -44,15 +45,16 @@ class Bank1D:
     psi1_blocks: tuple
     psi2_blocks: tuple
 
-    def tensors(self) -> tuple[tuple[torch.Tensor, ...], ...]:
-        return self.phi, self.psi1, self.psi2
-
     def blocks(self) -> tuple:
         return self.phi_blocks, self.psi1_blocks, self.psi2_blocks
 
+    def prepare(self, dtype: torch.dtype) -> "Bank1D":
+        """The bank as the engine uses it for inputs of ``dtype``: complex filters of that precision."""
+        return Bank1D(*(cast_complex(f, dtype) for f in (self.phi, self.psi1, self.psi2)), *self.blocks())
 
-def build_bank_1d(plan: Plan1D, dtype=torch.float32, device=None) -> Bank1D:
-    """Compute the filters of ``plan`` in float64 and store them as ``dtype`` tensors.
+
+def build_bank_1d(plan: Plan1D, device=None) -> Bank1D:
+    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later).
 
     With ``normalize='resolution'`` a filter used at subsampling 2^k is multiplied by 2^k, so that
     it is the sampled continuous filter and coefficients do not depend on the subsampling schedule.
@@ -75,7 +77,7 @@ def build_bank_1d(plan: Plan1D, dtype=torch.float32, device=None) -> Bank1D:
         psi2_blocks.append(tuple(significant_blocks(r, 2**b.k2, 1) for r, b in zip(rows[1:], g.blocks)))
 
     def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
 
     return Bank1D(
         tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)),
@@ -93,12 +95,12 @@ def _per_sample_elements(plan: Plan1D) -> int:
 
 def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     """Scattering coefficients of x (..., length) as (..., n_channels, output_length)."""
-    check_input(x, "Scattering1D", (plan.length,), bank.phi[0].dtype)
-    bank = Bank1D(*(as_complex(filters) for filters in bank.tensors()), *bank.blocks())
+    check_input(x, "Scattering1D", (plan.length,))
+    bank = bank.prepare(x.dtype)
     batch_shape = x.shape[:-1]
     flat = x.reshape(-1, plan.length)
     if flat.shape[0] == 0:
-        return x.new_zeros(batch_shape + (plan.n_channels, plan.output_length))
+        return empty_output(x, batch_shape + (plan.n_channels, plan.output_length))
     if plan.padding == "reflect":
         index = torch.as_tensor(plan.pad_index, device=x.device)
         flat = flat.index_select(-1, index)
@@ -142,7 +144,7 @@ def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
 
 @lru_cache(maxsize=16)
 def _cached_bank(plan: Plan1D, dtype: torch.dtype, device: torch.device) -> Bank1D:
-    return build_bank_1d(plan, dtype, device)
+    return build_bank_1d(plan, device).prepare(dtype)
 
 
 def scattering1d(x: torch.Tensor, *, J: int, Q=1, T=None, max_order: int = 2, padding: str = "reflect",
@@ -150,6 +152,8 @@ def scattering1d(x: torch.Tensor, *, J: int, Q=1, T=None, max_order: int = 2, pa
     """Functional twin of :class:`scatlab.Scattering1D` (filters cached per dtype and device)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"scattering1d takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    plan = plan_1d(x.shape[-1] if x.dim() else 0, J, Q, T, max_order, padding, normalize)
+    if x.dim() < 1:
+        raise ShapeError("scattering1d takes signals of shape (..., N); got a 0-dimensional tensor.")
+    plan = plan_1d(x.shape[-1], J, Q, T, max_order, padding, normalize)
     dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     return scattering1d_with_plan(x, plan, _cached_bank(plan, dtype, x.device))

@@ -18,8 +18,9 @@ import torch
 
 from ..filters.morlet2d import crop_fourier, morlet_bank_2d
 from ..plan.twod import Plan2D, plan_2d
-from ._fourier import batch_chunks, check_input
-from ._ops import apply_lowpass_2d, as_complex, filter_subsample, lowpass_matrix, modulus, significant_blocks
+from ..errors import ShapeError
+from ._fourier import batch_chunks, check_input, empty_output
+from ._ops import apply_lowpass_2d, cast_complex, cast_real, filter_subsample, lowpass_matrix, modulus, significant_blocks
 
 __all__ = ["Bank2D", "build_bank_2d", "scattering2d", "scattering2d_with_plan"]
 
@@ -43,11 +44,15 @@ class Bank2D:
     psi1_blocks: tuple
     psi2_blocks: tuple
 
-    def tensors(self) -> tuple[tuple[torch.Tensor, ...], ...]:
-        return self.psi1, self.psi2, self.rows, self.cols
-
     def blocks(self) -> tuple:
         return self.psi1_blocks, self.psi2_blocks
+
+    def prepare(self, dtype: torch.dtype) -> "Bank2D":
+        """The bank as the engine uses it for inputs of ``dtype``: complex wavelets, real matrices."""
+        return Bank2D(
+            cast_complex(self.psi1, dtype), cast_complex(self.psi2, dtype),
+            cast_real(self.rows, dtype), cast_real(self.cols, dtype), *self.blocks(),
+        )
 
 
 def _separable_factors(phi_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -59,13 +64,14 @@ def _separable_factors(phi_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def build_bank_2d(plan: Plan2D, dtype=torch.float32, device=None) -> Bank2D:
+def build_bank_2d(plan: Plan2D, device=None) -> Bank2D:
+    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later)."""
     M, N = plan.padded_shape
     J = plan.J
     psi, phi = morlet_bank_2d(M, N, J, plan.L)
 
     def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=dtype, device=device)
+        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
 
     psi1 = [psi[j] / 4**j for j in range(J)]
     psi2 = [
@@ -98,12 +104,12 @@ def _per_sample_elements(plan: Plan2D) -> int:
 
 def scattering2d_with_plan(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
     """Scattering coefficients of x (..., M, N) as (..., n_channels, M', N')."""
-    check_input(x, "Scattering2D", plan.shape, bank.rows[0].dtype)
-    bank = Bank2D(as_complex(bank.psi1), as_complex(bank.psi2), bank.rows, bank.cols, *bank.blocks())
+    check_input(x, "Scattering2D", plan.shape)
+    bank = bank.prepare(x.dtype)
     batch_shape = x.shape[:-2]
     flat = x.reshape((-1,) + plan.shape)
     if flat.shape[0] == 0:
-        return x.new_zeros(batch_shape + (plan.n_channels,) + plan.output_shape)
+        return empty_output(x, batch_shape + (plan.n_channels,) + plan.output_shape)
     if plan.padding == "reflect":
         rows, cols = (torch.as_tensor(i, device=x.device) for i in plan.pad_index)
         flat = flat.index_select(-2, rows).index_select(-1, cols)
@@ -137,13 +143,15 @@ def _scatter(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
 
 @lru_cache(maxsize=16)
 def _cached_bank(plan: Plan2D, dtype: torch.dtype, device: torch.device) -> Bank2D:
-    return build_bank_2d(plan, dtype, device)
+    return build_bank_2d(plan, device).prepare(dtype)
 
 
 def scattering2d(x: torch.Tensor, *, J: int, L: int = 8, max_order: int = 2, padding: str = "reflect") -> torch.Tensor:
     """Functional twin of :class:`scatlab.Scattering2D` (filters cached per dtype and device)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"scattering2d takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    plan = plan_2d(tuple(x.shape[-2:]) if x.dim() >= 2 else (0, 0), J, L, max_order, padding)
+    if x.dim() < 2:
+        raise ShapeError(f"scattering2d takes images of shape (..., M, N); got a tensor of shape {tuple(x.shape)}.")
+    plan = plan_2d(tuple(x.shape[-2:]), J, L, max_order, padding)
     dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
     return scattering2d_with_plan(x, plan, _cached_bank(plan, dtype, x.device))

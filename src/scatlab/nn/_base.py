@@ -7,10 +7,14 @@ __all__ = ["ScatteringModule"]
 
 
 class ScatteringModule(torch.nn.Module):
-    """Base class: a frozen plan, filters as non-persistent buffers, read-only parameters.
+    """Base class: a frozen plan, filters as non-persistent float64 buffers, read-only parameters.
+    Subclasses define ``bank()``, assembling the filters from their buffers.
 
     The filters are derived from the parameters, so they are left out of ``state_dict`` and a module
-    pickles by its parameters. To change a parameter, build a new module.
+    pickles by its parameters. They stay float64 whatever ``.to(dtype)`` asks (``.to(device)``
+    moves them): each forward uses them cast to the input's precision, cached per dtype and
+    device, so one module serves float32 and float64 inputs at full accuracy. To change a
+    parameter, build a new module.
     """
 
     _frozen = False
@@ -18,6 +22,7 @@ class ScatteringModule(torch.nn.Module):
     def __init__(self, params: dict):
         super().__init__()
         self._params = dict(params)
+        self._prepared = {}
 
     def _register_filters(self, prefix: str, tensors) -> None:
         for i, t in enumerate(tensors):
@@ -28,6 +33,27 @@ class ScatteringModule(torch.nn.Module):
 
     def _freeze(self) -> None:
         object.__setattr__(self, "_frozen", True)
+
+    def _prepared_bank(self, x: torch.Tensor):
+        """The bank cast for x's dtype, after checking that x is on the filters' device."""
+        device = next(iter(self.buffers())).device
+        if isinstance(x, torch.Tensor) and x.device != device:
+            raise TypeError(
+                f"{type(self).__name__}: the input is on {x.device} but the filters are on {device};"
+                f" call .to('{x.device}') on the module or move the input to {device}."
+            )
+        dtype = x.dtype if isinstance(x, torch.Tensor) and x.dtype == torch.float64 else torch.float32
+        if dtype not in self._prepared:
+            self._prepared[dtype] = self.bank().prepare(dtype)
+        return self._prepared[dtype]
+
+    def _apply(self, fn, recurse=True):
+        masters = dict(self._buffers)
+        super()._apply(fn, recurse)
+        for name, master in masters.items():
+            self._buffers[name] = master.to(self._buffers[name].device)  # moved, still float64
+        self._prepared = {}
+        return self
 
     def __setattr__(self, name, value):
         if self._frozen and name in self._params:
@@ -44,15 +70,13 @@ class ScatteringModule(torch.nn.Module):
         return super().__getattr__(name)
 
     def __reduce__(self):
-        dtype = next(iter(self.buffers())).dtype
-        return (_rebuild, (type(self), self._params, dtype, self.training))
+        return (_rebuild, (type(self), self._params, self.training))
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v!r}" for k, v in self._params.items())
 
 
-def _rebuild(cls, params, dtype, training):
+def _rebuild(cls, params, training):
     params = dict(params)
     shape = params.pop("shape")
-    module = cls(shape, **params).to(dtype)
-    return module.train(training)
+    return cls(shape, **params).train(training)

@@ -8,6 +8,7 @@ from ..filters.littlewood_paley import FrameBounds, frame_bounds, littlewood_pal
 from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d
 from ..functional.scattering1d import Bank1D, build_bank_1d, scattering1d_with_plan
 from ..plan.oned import Plan1D, plan_1d
+from .._validation import check_int
 from ..plan.table import ChannelTable
 from ._base import ScatteringModule
 
@@ -89,6 +90,7 @@ class Scattering1D(ScatteringModule):
         return (self._plan.n_channels, self._plan.output_length)
 
     def bank(self) -> Bank1D:
+        """The float64 filter bank (see :class:`scatlab.functional.scattering1d.Bank1D`)."""
         n = len(self._plan.groups)
         return Bank1D(
             self._filters("phi", self._plan.log2_T + 1), self._filters("psi1", n), self._filters("psi2", n),
@@ -96,10 +98,11 @@ class Scattering1D(ScatteringModule):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scattering1d_with_plan(x, self._plan, self.bank())
+        return scattering1d_with_plan(x, self._plan, self._prepared_bank(x))
 
     def filters_fourier(self, order: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """(psi, phi): the wavelets of ``order`` (rows) and the low-pass, at the padded length."""
+        check_int("Scattering1D.filters_fourier", "order", order, 1, 2)
         params = self._plan.psi1 if order == 1 else self._plan.psi2
         N = self._plan.padded_length
         return morlet_fourier_1d(N, params.xi, params.sigma), gaussian_fourier_1d(N, self._plan.sigma_low)

@@ -82,11 +82,12 @@ class Scattering2D(ScatteringModule):
         return (self._plan.n_channels,) + self._plan.output_shape
 
     def bank(self) -> Bank2D:
+        """The float64 filter bank (see :class:`scatlab.functional.scattering2d.Bank2D`)."""
         J = self._plan.J
         return Bank2D(*(self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")), *self._blocks)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scattering2d_with_plan(x, self._plan, self.bank())
+        return scattering2d_with_plan(x, self._plan, self._prepared_bank(x))
 
     def filters_fourier(self) -> tuple[np.ndarray, np.ndarray]:
         """(psi, phi): wavelets (J, L, M_pad, N_pad) and low-pass (M_pad, N_pad) in Fourier."""

@@ -110,9 +110,13 @@ def plan_1d(shape, J, Q=1, T=None, max_order=2, padding="reflect", normalize="ky
     (length,) = check_shape(OWNER, shape, 1)
     J = check_int(OWNER, "J", J, 1, 24)
     Q = _normalize_Q(Q)
-    if T is None:
-        T = 2**J
-    T = check_int(OWNER, "T", T, 1, 2**30)
+    origin = f"T = 2**J = {2**J} by default" if T is None else "T as given"
+    T = check_int(OWNER, "T", 2**J if T is None else T, 1, 2**30)
+    if T > length:
+        raise ShapeError(
+            f"The signal length {length} is shorter than the averaging scale T={T} of Scattering1D"
+            f" ({origin}). Use a smaller J or T, or pad the signal to at least {T} samples."
+        )
     max_order = check_int(OWNER, "max_order", max_order, 1, 2)
     check_choice(OWNER, "padding", padding, PADDINGS)
     check_choice(OWNER, "normalize", normalize, NORMALIZATIONS_1D)
@@ -136,11 +140,6 @@ def _padding(length: int, T: int, padding: str) -> tuple[int, int, int]:
 
 @lru_cache(maxsize=64)
 def _plan_1d(length, J, Q, T, max_order, padding, normalize) -> Plan1D:
-    if T > length:
-        raise ShapeError(
-            f"The signal length {length} is shorter than the averaging scale T={T} of Scattering1D"
-            f" (T defaults to 2**J = {2**J}). Use a smaller J or T, or pad the signal to at least {T}."
-        )
     log2_T = int(math.floor(math.log2(T)))
     if length < 2:
         raise ShapeError(f"Scattering1D needs a signal of at least 2 samples; got shape ({length},).")

@@ -8,15 +8,19 @@
 """
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import torch
 
-from .oracle import circular_convolve, crop_spectrum, oracle_scattering1d, oracle_scattering2d
+from ..plan import Plan2D
+from .oracle import circulant, circular_convolve, crop_spectrum, oracle_scattering1d, oracle_scattering2d
 
 __all__ = [
     "assert_gradcheck",
     "assert_matches_oracle",
     "assert_translation_covariant",
+    "circulant",
     "circular_convolve",
     "crop_spectrum",
     "oracle_scattering1d",
@@ -26,7 +30,8 @@ __all__ = [
 
 
 def _ndim(module) -> int:
-    return len(module.plan.shape) if hasattr(module.plan, "shape") else 1
+    """2 for a Scattering2D (or anything holding its plan), else 1."""
+    return 2 if isinstance(module.plan, Plan2D) else 1
 
 
 def output_step(module) -> int:
@@ -66,8 +71,13 @@ def assert_translation_covariant(module, x: torch.Tensor, shift, *, rtol: float 
 
 
 def assert_gradcheck(module, x: torch.Tensor, **kwargs) -> None:
-    """Run :func:`torch.autograd.gradcheck` on ``module`` at ``x`` in float64 (raises on failure)."""
-    module = module.to(torch.float64)
+    """Run :func:`torch.autograd.gradcheck` on a float64 copy of ``module`` at ``x`` (raises on
+    failure; ``kwargs`` go to gradcheck, e.g. ``fast_mode=True``). ``module`` is left unchanged.
+
+    Pick a textured ``x``: where a wavelet coefficient vanishes the modulus has a kink and finite
+    differences are meaningless (flat image regions, digital silence).
+    """
+    module = copy.deepcopy(module).to(torch.float64)
     x = x.detach().to(torch.float64).requires_grad_(True)
     ok = torch.autograd.gradcheck(module, (x,), **kwargs)
     if not ok:  # gradcheck raises by default; with raise_exception=False it returns False
