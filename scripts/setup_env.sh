@@ -12,3 +12,4 @@ fi
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "torch==2.13.0"
 python -m pip install --quiet -e ".[${extras}]"
+bash scripts/install_data.sh

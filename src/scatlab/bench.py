@@ -2,7 +2,7 @@
 
 For each configuration: median wall time of forward and forward+backward, interleaved
 (ours, peer, ours, peer, ...) so that both see the same machine load; peak resident memory of one
-call, measured in a fresh subprocess per (library, configuration, mode); the relative difference of
+call after a warm-up call, measured in a fresh subprocess per (library, configuration, mode); the relative difference of
 the outputs; and the FFT floor: the FFT calls our forward issues, recorded and replayed alone.
 
 Run ``python -m scatlab.bench --help`` (or ``scatlab bench``). Set ``OMP_WAIT_POLICY=PASSIVE``
@@ -107,13 +107,18 @@ def fft_floor(module, x: torch.Tensor, repeats: int) -> float:
 
 
 def peak_memory_mb(lib: str, cfg: Config, mode: str, threads: int) -> float | None:
-    """Peak resident memory added by one call, in a fresh process (Linux VmHWM after a reset)."""
+    """Peak resident memory added by one call after a warm-up call, in a fresh process (Linux VmHWM after a reset)."""
     command = [sys.executable, "-m", "scatlab.bench", "--child", lib, cfg.name, mode, "--threads", str(threads)]
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True, env=_ALLOCATOR_ENV)
         return json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
     except (subprocess.SubprocessError, ValueError, KeyError, IndexError):
         return None
+
+
+# glibc returns every large block to the system when freed (no heap caching, no dynamic mmap
+# threshold), so that VmHWM - VmRSS measures the call's own peak, not what earlier calls left cached.
+_ALLOCATOR_ENV = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536", "MALLOC_TRIM_THRESHOLD_": "0"}
 
 
 def _vm(field: str) -> float:
@@ -128,6 +133,7 @@ def _child(lib: str, name: str, mode: str) -> None:
     cfg = next(c for c in CONFIGS if c.name == name)
     module = build(lib, cfg)
     x = torch.randn(cfg.input_shape())
+    _call(module, x, mode)  # warm-up: one-time costs (filter casts, allocator and thread-pool set-up) excluded
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset the peak (VmHWM) to the current resident size
     before = _vm("VmRSS")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from tqdm import tqdm
 
 from .errors import DataError, InvalidParameterError, ShapeError
+from .synthesis import command as synthesize_command
 
 __all__ = ["main", "build_parser"]
 
@@ -43,6 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--max-order", type=int, default=2, choices=(1, 2))
     transform.add_argument("--padding", choices=("reflect", "periodic"), default="reflect")
 
+    synthesize_command.add_parser(commands)
+
     commands.add_parser("bench", help="run the benchmarks (scatlab.bench); arguments are passed on", add_help=False)
 
     reproduce = commands.add_parser("reproduce", help="run registered experiments and write DIR/index.html")
@@ -60,7 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv[:1] == ["bench"]:
             return _bench(argv[1:])
         args = build_parser().parse_args(argv)
-        return {"info": _info, "transform": _transform, "reproduce": _reproduce}[args.command](args)
+        return {"info": _info, "transform": _transform, "synthesize": synthesize_command.run,
+                "reproduce": _reproduce}[args.command](args)
     except (InvalidParameterError, ShapeError, DataError, OSError) as exc:
         print(f"scatlab: error: {exc}", file=sys.stderr)
         return 2

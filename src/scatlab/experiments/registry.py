@@ -37,6 +37,10 @@ __all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "run
 
 EXPERIMENTS: tuple[str, ...] = (
     "stability",
+    "textures",
+    "fmnist_linear",
+    "fmnist_hybrid",
+    "fmnist_phase_collapse",
 )
 
 Progress = Callable[..., Iterable]

@@ -1,0 +1,84 @@
+r"""Experiment ``fmnist_phase_collapse``: phase collapse vs amplitude reduction vs a ResNet.
+
+Guth, Zarka & Mallat ("Phase collapse in neural networks", ICLR 2022) show that a network whose
+only learned operators are 1 x 1 channel matrices, between FIXED wavelet filterings with
+subsampling followed by a modulus,
+
+.. math:: x_{j+1} = N\,P_j\big(x_j \star \phi(2u),\ |x_j \star \psi_\theta(2u)|\big)_\theta,
+
+reaches the accuracy of a ResNet, whereas replacing the modulus (phase collapse) by a
+soft-thresholding of the amplitude that keeps the phase loses several points: the modulus
+concentrates the class means, the thresholding does not. This experiment trains the three
+networks of :mod:`scatlab.learning.models` ('phase-collapse', 'soft-threshold', 'resnet') on
+class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` seeds; 60,000 with
+one seed) and reports the test accuracy, mean ± std. Runs checkpoint after every epoch and a rerun
+resumes them. Targets of the full run: phase collapse >= 93.5 % and within one point of the ResNet.
+"""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from ..learning.models import build_model
+from ..learning.regimes import fashion_tensors, regime_runs, summarize, train_regimes
+from ..learning.training import TrainSettings, init_distributed
+from .registry import Progress, Result
+
+__all__ = ["Config", "run"]
+
+TARGET = 93.5  # phase-collapse accuracy (%) of the full run
+RESNET_MARGIN = 1.0  # largest accepted gap (points) to the ResNet
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Parameters of the phase-collapse experiment; the defaults are the full run (hours on CPU)."""
+
+    data_dir: str = "/usr/share/datasets/fashion-mnist"  # the four gzipped IDX files
+    models: tuple[str, ...] = ("phase-collapse", "soft-threshold", "resnet")  # learning.models.build_model names
+    train_sizes: tuple[int, ...] = (100, 500, 1000, 60000)  # class-balanced training subsets
+    repeats: int = 3  # seeds per size below 60000 (one seed at 60000)
+    n_test: int = 10000  # first n_test test images
+    widths: tuple[int, ...] = (64, 128, 256)  # channels after each learned 1x1 matrix P_j (28 -> 14 -> 7 -> 4)
+    L: int = 8  # orientations of the fixed wavelets
+    epochs_small: int = 100  # epochs below 60000 images
+    epochs_full: int = 30  # epochs on 60000 images
+    batch_size: int = 128  # global batch size
+    lr: float = 0.05  # initial learning rate (cosine schedule)
+    weight_decay: float = 5e-4  # L2 penalty
+    seed: int = 0  # first seed (subset, initialization, sample order)
+
+    @classmethod
+    def quick(cls) -> Config:
+        """200 images, one epoch of narrow networks, 200 test images (seconds)."""
+        return cls(train_sizes=(200,), repeats=1, n_test=200, widths=(8, 16), L=4, epochs_small=1, batch_size=50)
+
+
+def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
+    """Train the models of ``cfg`` on every training size and seed (DDP under torchrun); return the accuracy table."""
+    init_distributed()
+    data = fashion_tensors(cfg.data_dir, cfg.n_test)
+    runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed)
+    results = train_regimes(
+        lambda name: build_model(name, widths=cfg.widths, L=cfg.L), cfg.models, data, runs,
+        lambda n, seed: TrainSettings(epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full,
+                                      batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
+        Path(out_dir) / "checkpoints", {"widths": list(cfg.widths), "L": cfg.L, "n_test": cfg.n_test}, progress)
+    metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
+    table = (f"Fashion-MNIST test accuracy (%) on {cfg.n_test} images, mean ± std (seeds)",
+             ["training size", *cfg.models], rows)
+    return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))
+
+
+def _notes(metrics: dict[str, float], cfg: Config) -> list[str]:
+    notes = []
+    for n in sorted(cfg.train_sizes):
+        mean = {m: metrics[f"accuracy_mean_{m.replace('-', '_')}_n{n}"] for m in cfg.models}
+        notes.append(f"n = {n}: " + ", ".join(f"{m} {a:.2f} %" for m, a in mean.items()) + ".")
+    if {"phase-collapse", "resnet"} <= set(cfg.models) and 60000 in cfg.train_sizes and cfg.n_test == 10000:
+        pc, resnet = metrics["accuracy_mean_phase_collapse_n60000"], metrics["accuracy_mean_resnet_n60000"]
+        reached = pc >= TARGET and resnet - pc <= RESNET_MARGIN
+        notes.append(f"Full data: phase collapse {pc:.2f} % (target {TARGET} %), ResNet {resnet:.2f} %"
+                     f" (gap {resnet - pc:+.2f}, at most {RESNET_MARGIN} accepted): target"
+                     f" {'reached' if reached else 'NOT reached'}.")
+    return notes

@@ -1,0 +1,100 @@
+"""Training-size regimes: class-balanced nested subsets, and networks trained on them over seeds.
+
+The small-sample protocol of Bruna & Mallat (TPAMI 2013) and Oyallon et al. (ICCV 2017): train
+on n = 100, 500, 1000 ... images drawn evenly from the classes, test on the full test set, report
+the mean and standard deviation of the accuracy over independent seeds (subset and weights).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..datasets import load_mnist
+from ..errors import InvalidParameterError
+from ..experiments.registry import Progress
+from .training import TrainSettings, evaluate, seed_everything, train
+
+__all__ = ["balanced_subsets", "train_regimes", "fashion_tensors", "regime_runs", "summarize"]
+
+
+def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
+    """Nested class-balanced index sets: size n takes the first n / classes shuffled indices of each class."""
+    rng = np.random.default_rng(seed)
+    classes = np.unique(labels)
+    per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in classes]
+    out = {}
+    for n in sizes:
+        k = n // len(classes)
+        if k * len(classes) != n or any(k > len(p) for p in per_class):
+            raise InvalidParameterError(f"The training size {n} must be a multiple of {len(classes)} and at most"
+                                        f" {len(classes) * min(len(p) for p in per_class)}.")
+        out[n] = np.sort(np.concatenate([p[:k] for p in per_class]))
+    return out
+
+
+def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], data: dict[str, torch.Tensor],
+                  runs: list[tuple[int, int]], settings: Callable[[int, int], TrainSettings], checkpoints: Path,
+                  identity: dict, progress: Progress) -> dict[tuple[str, int, int], dict]:
+    """Train every model on every (training size n, seed) of ``runs``; return test accuracy and times.
+
+    ``data`` holds x_train (N, 1, M, M), y_train, x_test, y_test; the subset of size n for a seed is
+    :func:`balanced_subsets` (labels, (n,), seed). ``settings(n, seed)`` gives the optimization;
+    each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it.
+    """
+    out = {}
+    for model_name in models:
+        for n, seed in progress(runs, desc=model_name, total=len(runs)):
+            index = torch.as_tensor(balanced_subsets(data["y_train"].numpy(), (n,), seed)[n])
+            seed_everything(seed)
+            model = build(model_name)
+            start = time.perf_counter()
+            history = train(model, data["x_train"][index], data["y_train"][index], settings(n, seed),
+                            checkpoint=checkpoints / f"{model_name}_n{n}_s{seed}.pt", resume=True,
+                            identity={**identity, "model": model_name, "n": n}, progress=progress)
+            out[model_name, n, seed] = {"test_accuracy": evaluate(model, data["x_test"], data["y_test"]),
+                                        "train_accuracy": history[-1]["train_accuracy"],
+                                        "seconds": time.perf_counter() - start,
+                                        "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
+    return out
+
+
+def fashion_tensors(data_dir: str | Path, n_test: int) -> dict[str, torch.Tensor]:
+    """Fashion-MNIST as float32 (N, 1, 28, 28) images in [0, 1] and int64 labels; the first ``n_test`` test images."""
+    x_train, y_train = load_mnist(data_dir, "train")
+    x_test, y_test = load_mnist(data_dir, "t10k")
+    return {"x_train": torch.as_tensor(x_train, dtype=torch.float32)[:, None] / 255,
+            "y_train": torch.as_tensor(y_train),
+            "x_test": torch.as_tensor(x_test[:n_test], dtype=torch.float32)[:, None] / 255,
+            "y_test": torch.as_tensor(y_test[:n_test])}
+
+
+def regime_runs(sizes: tuple[int, ...], repeats: int, seed: int, full: int = 60000) -> list[tuple[int, int]]:
+    """(n, seed) pairs: ``repeats`` seeds seed, seed + 1, ... per size below ``full``, one seed at ``full``."""
+    return [(n, seed + k) for n in sorted(sizes) for k in range(repeats if n < full else 1)]
+
+
+def summarize(results: dict[tuple[str, int, int], dict], models: tuple[str, ...],
+              sizes: tuple[int, ...]) -> tuple[dict[str, float], list[list]]:
+    """Metrics (mean and std of the test accuracy, mean seconds per model and size) and table rows."""
+    metrics: dict[str, float] = {}
+    rows = []
+    for n in sorted(sizes):
+        row: list = [n]
+        for model in models:
+            runs = [v for (m, size, _), v in results.items() if m == model and size == n]
+            acc = np.array([r["test_accuracy"] for r in runs])
+            key = f"{model.replace('-', '_')}_n{n}"
+            metrics[f"accuracy_mean_{key}"] = float(acc.mean())
+            metrics[f"accuracy_std_{key}"] = float(acc.std())
+            metrics[f"seconds_mean_{key}"] = float(np.mean([r["seconds"] for r in runs]))
+            row.append(f"{acc.mean():.2f} ± {acc.std():.2f} ({len(acc)})")
+        rows.append(row)
+    for model in models:
+        metrics[f"parameters_{model.replace('-', '_')}"] = float(next(
+            v["parameters"] for (m, _, _), v in results.items() if m == model))
+    return metrics, rows

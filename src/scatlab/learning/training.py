@@ -1,0 +1,194 @@
+r"""Deterministic, resumable, optionally distributed training of a classifier by SGD.
+
+Minimizes the mean cross-entropy :math:`-\frac1B\sum_i \log p_\theta(y_i | x_i)` with SGD
+(Nesterov momentum, weight decay) and a cosine learning rate :math:`\eta_e = \frac{\eta_0}{2}
+(1 + \cos(\pi e / E))` per epoch (Loshchilov & Hutter, ICLR 2017).
+
+Determinism and resumption: the order of the samples in epoch e depends only on (seed, e) (a
+:class:`~torch.utils.data.DistributedSampler` with ``set_epoch``, also with one process), and
+after every epoch a checkpoint holds the model, optimizer, scheduler and RNG states, written
+atomically; a resumed run therefore ends with the same weights as an uninterrupted one. Under
+torchrun (or any initialized process group), the model is wrapped in
+:class:`~torch.nn.parallel.DistributedDataParallel` and each of the W ranks takes B / W samples
+of every global batch of B: the averaged gradient is that of the single-process run (BatchNorm
+statistics are per rank, as usual in DDP).
+"""
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
+
+from ..errors import DataError, InvalidParameterError
+from ..experiments.registry import Progress, no_progress
+from ..io.atomic import atomic_write
+
+__all__ = ["TrainSettings", "train", "evaluate", "seed_everything", "default_device", "init_distributed"]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainSettings:
+    """Optimization parameters (part of the identity a checkpoint is checked against)."""
+
+    epochs: int = 30  # passes over the training set
+    batch_size: int = 128  # global batch size (split across ranks under DDP)
+    lr: float = 0.1  # initial learning rate, cosine-annealed to 0
+    momentum: float = 0.9  # Nesterov momentum
+    weight_decay: float = 5e-4  # L2 penalty
+    seed: int = 0  # seed of the sample order and of the RNGs
+
+    def __post_init__(self):
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
+            raise InvalidParameterError(f"TrainSettings needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}.")
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and torch (call before building a model for reproducible weights)."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    """CUDA (this rank's GPU under torchrun) if available, else CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+    return torch.device("cpu")
+
+
+def init_distributed() -> tuple[int, int]:
+    """Initialize the process group under torchrun (WORLD_SIZE > 1): nccl on GPU, gloo on CPU; return (rank, world)."""
+    if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", 1)) > 1:
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return _rank_world()
+
+
+def _rank_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512) -> float:
+    """Accuracy (%) of ``model`` in eval mode on (x, y)."""
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    correct = sum(int((model(x[s:s + batch_size].to(device)).argmax(1).cpu() == y[s:s + batch_size]).sum())
+                  for s in range(0, len(x), batch_size))
+    model.train(was_training)
+    return 100 * correct / max(len(x), 1)
+
+
+def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSettings, *,
+          test: tuple[torch.Tensor, torch.Tensor] | None = None, checkpoint: str | Path | None = None,
+          resume: bool = False, identity: dict | None = None, progress: Progress = no_progress,
+          on_epoch_end: Callable[[int, dict], None] | None = None, device: torch.device | None = None) -> list[dict]:
+    """Train ``model`` on (x, y) and return one record per epoch (loss, train and test accuracy).
+
+    Parameters
+    ----------
+    checkpoint : path, optional
+        Written atomically after every epoch (by rank 0).
+    resume : bool
+        Continue from ``checkpoint`` if it exists; its identity (``identity`` plus ``settings``)
+        must equal this run's, else :class:`InvalidParameterError`.
+    on_epoch_end : callable(epoch, record), optional
+        Called after the checkpoint of each epoch (1-based), e.g. to stop a run.
+    """
+    device = device or default_device()
+    rank, world = _rank_world()
+    if settings.batch_size % world:
+        raise InvalidParameterError(f"The batch size {settings.batch_size} must be a multiple of the {world} ranks.")
+    model.to(device)
+    full_identity = {"settings": dataclasses.asdict(settings), **(identity or {})}
+    optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
+                                weight_decay=settings.weight_decay, nesterov=settings.momentum > 0)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
+    history: list[dict] = []
+    seed_everything(settings.seed)
+    if resume and checkpoint is not None and Path(checkpoint).is_file():
+        history = _restore(Path(checkpoint), model, optimizer, scheduler, full_identity)
+    net = model if world == 1 else nn.parallel.DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None)
+    sampler = DistributedSampler(TensorDataset(x, y), num_replicas=world, rank=rank, shuffle=True, seed=settings.seed)
+    loader = DataLoader(TensorDataset(x, y), batch_size=settings.batch_size // world, sampler=sampler)
+    for epoch in range(len(history) + 1, settings.epochs + 1):
+        sampler.set_epoch(epoch)
+        record = _epoch(net, loader, optimizer, progress, f"epoch {epoch}/{settings.epochs}", device)
+        scheduler.step()
+        record.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"])
+        if test is not None:
+            record["test_accuracy"] = evaluate(model, *test)
+        history.append(record)
+        if checkpoint is not None and rank == 0:
+            _save(Path(checkpoint), model, optimizer, scheduler, history, full_identity)
+        if world > 1:
+            dist.barrier()
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, record)
+    return history
+
+
+def _epoch(net: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, progress: Progress, desc: str,
+           device: torch.device) -> dict:
+    net.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = progress(loader, desc=desc, total=len(loader))
+    for xb, yb in bar:
+        xb, yb = xb.to(device), yb.to(device)
+        out = net(xb)
+        loss = F.cross_entropy(out, yb)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(yb)
+        correct += int((out.argmax(1) == yb).sum())
+        seen += len(yb)
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", acc=f"{100 * correct / seen:.2f}")
+    return {"loss": total_loss / max(seen, 1), "train_accuracy": 100 * correct / max(seen, 1)}
+
+
+def _save(path: Path, model: nn.Module, optimizer, scheduler, history: list[dict], identity: dict) -> None:
+    state = {"identity": identity, "history": history, "model": model.state_dict(),
+             "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    atomic_write(path, lambda file: file.write(buffer.getvalue()))
+
+
+def _restore(path: Path, model: nn.Module, optimizer, scheduler, identity: dict) -> list[dict]:
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:  # torch.load raises many types on a corrupt file
+        raise DataError(f"The checkpoint '{path}' cannot be read ({type(exc).__name__}: {exc});"
+                        " delete it to start the run again.") from None
+    if state.get("identity") != identity:
+        saved = state.get("identity") or {}
+        keys = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
+        raise InvalidParameterError(f"The checkpoint '{path}' was written by another configuration (differs in"
+                                    f" {keys}: {[saved.get(k) for k in keys]} vs {[identity.get(k) for k in keys]})."
+                                    " Use another checkpoint path or resume with the same configuration.")
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    torch.set_rng_state(state["rng"]["torch"])
+    np.random.set_state(state["rng"]["numpy"])
+    random.setstate(state["rng"]["python"])
+    if state["rng"]["cuda"]:
+        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
+    return state["history"]

@@ -1,0 +1,139 @@
+"""``scatlab synthesize INPUT -o OUTPUT``: a new texture with the scattering moments of an image or a recording.
+
+The input (PNG, JPEG, ... or a 2D ``.npy`` image; a WAV or 1D ``.npy`` signal) is centrally
+cropped to a multiple of 2**J samples per axis, standardized, synthesized from white noise by
+:func:`scatlab.synthesis.synthesize` with a periodic scattering transform, and mapped back to the
+input's mean and standard deviation. The output kind follows its extension: ``.png`` (8-bit grey,
+clipped to [0, 1]), ``.wav`` (16-bit PCM at the input's rate, clipped to [-1, 1]) or ``.npy``
+(float32, unclipped); it is written atomically, so an existing file is replaced whole or not at all.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import DataError, InvalidParameterError, ShapeError
+from ..io.atomic import atomic_write
+from ..io.readers import read_signal
+from ..nn import Scattering1D, Scattering2D
+from .baselines import first_order_transform
+from .descent import METHODS
+from .synthesis import synthesize
+
+__all__ = ["add_parser", "run", "OUTPUT_SUFFIXES"]
+
+OUTPUT_SUFFIXES = {2: (".png", ".npy"), 1: (".wav", ".npy")}
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``synthesize`` subcommand to an ``argparse`` subparsers object; return its parser."""
+    parser = subparsers.add_parser(
+        "synthesize", help="a texture with the scattering moments of an image or a recording",
+        description="Synthesize a signal whose scattering moments (spatial averages of orders 0, 1, 2;"
+                    " Bruna & Mallat 2019) match those of INPUT, by L-BFGS from white noise. Images (PNG, JPEG,"
+                    " 2D .npy) give PNG or .npy; audio (WAV, 1D .npy) gives WAV or .npy.")
+    parser.add_argument("input", metavar="INPUT")
+    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=".png, .wav or .npy")
+    parser.add_argument("--order", type=int, choices=(1, 2), default=2, help="highest moment order (default 2)")
+    parser.add_argument("--J", type=int, default=None,
+                        help="scales (default: images min(5, log2(side) - 3), audio min(8, log2(length) - 2))")
+    parser.add_argument("--L", type=int, default=8, help="orientations, images (default 8)")
+    parser.add_argument("--Q", type=int, default=8, help="first-order wavelets per octave, audio (default 8)")
+    parser.add_argument("--steps", type=int, default=500, help="budget of moment evaluations (default 500)")
+    parser.add_argument("--tol", type=float, default=1e-3, help="target relative moment error (default 1e-3)")
+    parser.add_argument("--method", choices=METHODS, default="lbfgs")
+    parser.add_argument("--seed", type=int, default=0)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``scatlab synthesize``; return 0 (user errors raise scatlab's errors, caught by the CLI)."""
+    output = Path(args.output)
+    _check_writable(output)
+    signal, rate = read_signal(args.input)
+    _check_suffix(output, signal.ndim, rate)
+    J = _default_J(signal.shape) if args.J is None else args.J
+    signal = _crop(signal, J, args.input)
+    mean, std = float(signal.mean()), float(signal.std())
+    if std == 0:
+        raise DataError(f"'{args.input}' is constant (every sample equals {mean:g}): it has no texture to synthesize.")
+    S = _transform(signal.shape, J, args.L, args.Q)
+    if args.order == 1:
+        S = first_order_transform(S)
+    result = synthesize(torch.from_numpy((signal - mean) / std).float(), S, steps=args.steps, tol=args.tol,
+                        method=args.method, seed=args.seed, progress=True)
+    sample = result.samples[0].double().numpy() * std + mean
+    _write(output, sample, rate)
+    status = "" if result.converged else f" (did not reach --tol {args.tol:g}: raise --steps)"
+    print(f"wrote {output}: order-{args.order} synthesis of shape {sample.shape} (J={J}), relative moment error"
+          f" {result.rel_error[0]:.2e} after {result.evaluations} evaluations in {result.seconds:.1f} s{status}")
+    return 0
+
+
+def _default_J(shape: tuple[int, ...]) -> int:
+    side = int(math.log2(max(min(shape), 1)))
+    return max(1, min(5, side - 3)) if len(shape) == 2 else max(1, min(8, side - 2))
+
+
+def _crop(signal: np.ndarray, J: int, path) -> np.ndarray:
+    """The central part of the signal whose sides are multiples of 2**J."""
+    if isinstance(J, bool) or not isinstance(J, int) or J < 1:
+        raise InvalidParameterError(f"The '--J' parameter of scatlab synthesize must be a positive int. Got {J!r} instead.")
+    step = 2**J
+    if min(signal.shape) < step:
+        raise ShapeError(f"'{path}' has shape {signal.shape}, smaller than 2**J = {step} along an axis."
+                         f" Use a smaller --J (at most {int(math.log2(max(min(signal.shape), 1)))}) or a larger input.")
+    sides = [s // step * step for s in signal.shape]
+    index = tuple(slice((s - k) // 2, (s - k) // 2 + k) for s, k in zip(signal.shape, sides))
+    return np.ascontiguousarray(signal[index], dtype=np.float64)
+
+
+def _transform(shape: tuple[int, ...], J: int, L: int, Q: int) -> torch.nn.Module:
+    if len(shape) == 2:
+        return Scattering2D(shape, J=J, L=L, padding="periodic")
+    return Scattering1D(shape, J=J, Q=(Q, 1), padding="periodic", normalize="resolution")
+
+
+def _check_writable(output: Path) -> None:
+    """Refuse, before any work, an output that is a directory or lies under a file or a read-only folder."""
+    if output.is_dir():
+        raise InvalidParameterError(f"The output '{output}' is a directory. Give a file name ending in .png, .wav or .npy.")
+    parent = output.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidParameterError(f"The output '{output}' cannot be written: '{parent}' is not a writable folder."
+                                    " Choose another output path.")
+
+
+def _check_suffix(output: Path, ndim: int, rate: int | None) -> None:
+    suffix = output.suffix.lower()
+    allowed = OUTPUT_SUFFIXES[ndim]
+    kind = "an image" if ndim == 2 else "a 1D signal"
+    if suffix not in allowed:
+        raise InvalidParameterError(f"The input is {kind}, so the output must end in {' or '.join(allowed)};"
+                                    f" got '{output.name}'.")
+    if suffix == ".wav" and rate is None:
+        raise InvalidParameterError(f"A WAV output needs a sample rate, which the .npy input lacks; write '{output.stem}.npy'.")
+
+
+def _write(output: Path, sample: np.ndarray, rate: int | None) -> None:
+    suffix = output.suffix.lower()
+    buffer = io.BytesIO()
+    if suffix == ".npy":
+        np.save(buffer, sample.astype(np.float32))
+    elif suffix == ".png":
+        from PIL import Image
+
+        Image.fromarray(np.round(np.clip(sample, 0.0, 1.0) * 255).astype(np.uint8)).save(buffer, format="PNG")
+    else:
+        from scipy.io import wavfile
+
+        wavfile.write(buffer, rate, np.round(np.clip(sample, -1.0, 1.0) * 32767).astype(np.int16))
+    atomic_write(output, lambda file: file.write(buffer.getvalue()))

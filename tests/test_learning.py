@@ -1,0 +1,202 @@
+"""Learning on Fashion-MNIST: quick experiment runs, resumable training, DDP equivalence, models."""
+from __future__ import annotations
+
+import socket
+
+import numpy as np
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+from torch import nn
+
+from scatlab.datasets import FASHION_MNIST_DIR
+from scatlab.errors import InvalidParameterError
+from scatlab.experiments import fmnist_hybrid, fmnist_linear, fmnist_phase_collapse
+from scatlab.learning.features import log_features, order_channels, scattering_features
+from scatlab.learning.linear import make_classifier
+from scatlab.learning.models import MODELS, PhaseCollapseNet, build_model
+from scatlab.learning.regimes import balanced_subsets
+from scatlab.learning.training import TrainSettings, seed_everything, train
+from scatlab.nn import Scattering2D
+
+needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
+                                  reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+
+
+def no_progress(iterable, **_):
+    return iterable
+
+
+# --------------------------------------------------------------------------- quick experiments
+
+
+@needs_fmnist
+def test_fmnist_linear_quick(tmp_path):
+    result = fmnist_linear.run(fmnist_linear.Config.quick(), tmp_path, no_progress)
+    m = result.metrics
+    for rep in ("pixels", "J2_o1_log", "J2_o2_log"):
+        for clf in ("logistic", "gaussian_svm"):
+            assert 0 <= m[f"test_error_{rep}_{clf}_n300"] < 40  # 10 classes: chance is 90 % error
+    assert m["test_error_J2_o2_log_logistic_n300"] < m["test_error_pixels_logistic_n300"]
+    assert "order2_gain_J2_o2_log_logistic_n300" in m
+    header = result.tables[0][1]
+    assert header[0] == "training size" and [row[0] for row in result.tables[0][2]] == [100, 300]
+
+
+@needs_fmnist
+@pytest.mark.parametrize("module", [fmnist_hybrid, fmnist_phase_collapse])
+def test_network_experiments_quick(tmp_path, module):
+    cfg = module.Config.quick()
+    result = module.run(cfg, tmp_path, no_progress)
+    for model in cfg.models:
+        accuracy = result.metrics[f"accuracy_mean_{model.replace('-', '_')}_n200"]
+        assert 0 <= accuracy <= 100 and result.metrics[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0
+    assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == len(cfg.models)
+    again = module.run(cfg, tmp_path, no_progress)  # every run is complete: resumed from its checkpoint
+    assert {k: v for k, v in again.metrics.items() if "seconds" not in k} == \
+        {k: v for k, v in result.metrics.items() if "seconds" not in k}
+
+
+def test_representation_names():
+    assert fmnist_linear.parse_representation("J3-o2-log") == (3, 2, True)
+    assert fmnist_linear.parse_representation("pixels") is None
+    with pytest.raises(InvalidParameterError, match="'J<J>-o<1|2>"):
+        fmnist_linear.parse_representation("J2-o3")
+
+
+def test_balanced_subsets_nested():
+    labels = np.repeat(np.arange(10), 50)
+    subsets = balanced_subsets(labels, (100, 300), seed=0)
+    assert set(subsets[100]) <= set(subsets[300])
+    assert np.array_equal(np.bincount(labels[subsets[300]]), np.full(10, 30))
+    with pytest.raises(InvalidParameterError, match="multiple of 10"):
+        balanced_subsets(labels, (105,), seed=0)
+
+
+# ------------------------------------------------------------------------------ features, linear
+
+
+def test_features_orders_and_log():
+    S = Scattering2D((16, 16), J=2, L=4)
+    x = torch.rand(5, 16, 16)
+    f = scattering_features(S, x, batch_size=2)
+    assert f.shape == (5, *S.output_shape) and f.dtype == np.float32
+    np.testing.assert_allclose(f, S(x).numpy(), rtol=1e-6, atol=1e-7)
+    assert len(order_channels(S, 1)) == 1 + 2 * 4
+    assert np.all(np.isfinite(log_features(f, 1e-3)))
+    with pytest.raises(InvalidParameterError):
+        log_features(f, 0.0)
+
+
+def test_gaussian_svm_exact_then_nystroem():
+    exact = make_classifier("gaussian-svm", 100, exact_max=100)
+    approx = make_classifier("gaussian-svm", 101, exact_max=100, n_components=50)
+    assert type(exact[-1]).__name__ == "SVC" and type(approx[1]).__name__ == "Nystroem"
+    with pytest.raises(InvalidParameterError, match="'kind'"):
+        make_classifier("knn", 10)
+
+
+def test_models_shapes():
+    x = torch.randn(2, 1, 28, 28)
+    for name in MODELS:
+        model = build_model(name, width=1, blocks=1, widths=(8, 16), L=4)
+        assert model(x).shape == (2, 10)
+    collapse = PhaseCollapseNet((28, 28), widths=(8,), L=4)
+    assert not [n for n, p in collapse.named_parameters() if "bias" in n]  # no biases, no learned spatial filter
+    assert all(p.shape[-2:] == (1, 1) for n, p in collapse.named_parameters() if n.endswith("P.weight"))
+    with pytest.raises(InvalidParameterError, match="'nonlinearity'"):
+        PhaseCollapseNet((28, 28), nonlinearity="relu")
+
+
+# ---------------------------------------------------------------------------- checkpoint / resume
+
+
+class Stop(Exception):
+    pass
+
+
+def tiny_data(n: int = 40) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(0)
+    return torch.rand(n, 1, 12, 12, generator=generator), torch.arange(n) % 10
+
+
+def tiny_model() -> nn.Module:
+    seed_everything(0)
+    return PhaseCollapseNet((12, 12), widths=(6, 8), L=4)
+
+
+def test_resume_matches_uninterrupted(tmp_path):
+    x, y = tiny_data()
+    settings = TrainSettings(epochs=3, batch_size=10, lr=0.05)
+    reference = tiny_model()
+    history = train(reference, x, y, settings)
+
+    def stop_after_first(epoch, _):
+        if epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(tiny_model(), x, y, settings, checkpoint=tmp_path / "run.pt", resume=True, on_epoch_end=stop_after_first)
+    resumed = tiny_model()
+    resumed_history = train(resumed, x, y, settings, checkpoint=tmp_path / "run.pt", resume=True)
+    assert [h["epoch"] for h in resumed_history] == [1, 2, 3]
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert resumed_history[-1]["loss"] == history[-1]["loss"]
+
+
+def test_checkpoint_of_another_config(tmp_path):
+    x, y = tiny_data()
+    train(tiny_model(), x, y, TrainSettings(epochs=1, batch_size=10), checkpoint=tmp_path / "run.pt",
+          identity={"model": "a"})
+    with pytest.raises(InvalidParameterError, match=r"another configuration \(differs in \['settings'\]"):
+        train(tiny_model(), x, y, TrainSettings(epochs=2, batch_size=10), checkpoint=tmp_path / "run.pt",
+              resume=True, identity={"model": "a"})
+    with pytest.raises(InvalidParameterError, match=r"differs in \['model'\]"):
+        train(tiny_model(), x, y, TrainSettings(epochs=1, batch_size=10), checkpoint=tmp_path / "run.pt",
+              resume=True, identity={"model": "b"})
+
+
+# ------------------------------------------------------------------------------------------ DDP
+
+
+def ddp_model() -> nn.Module:
+    seed_everything(0)
+    return nn.Sequential(nn.Flatten(), nn.Linear(144, 10))  # no BatchNorm: its statistics are per rank
+
+
+def ddp_worker(rank: int, world: int, port: int, out: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        x, y = tiny_data(24)
+        model = ddp_model()
+        train(model, x, y, TrainSettings(epochs=1, batch_size=8, lr=0.1), device=torch.device("cpu"))
+        S = Scattering2D((12, 12), J=1, L=2)
+        features = scattering_features(S, x[:7, 0], batch_size=2)  # sharded 3 / 4 across the ranks
+        if rank == 0:
+            torch.save({"state": model.state_dict(), "features": features}, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning:torch.distributed")
+def test_ddp_two_processes_match_single(tmp_path):
+    out = tmp_path / "ddp.pt"
+    mp.spawn(ddp_worker, args=(2, free_port(), str(out)), nprocs=2, join=True)
+    saved = torch.load(out, weights_only=False)
+    x, y = tiny_data(24)
+    single = ddp_model()
+    train(single, x, y, TrainSettings(epochs=1, batch_size=8, lr=0.1))  # 3 steps of the same global batches
+    for (name, a), b in zip(single.state_dict().items(), saved["state"].values()):
+        torch.testing.assert_close(b, a, rtol=1e-5, atol=1e-6, msg=name)
+    assert not torch.equal(single.state_dict()["1.weight"], ddp_model().state_dict()["1.weight"])
+    S = Scattering2D((12, 12), J=1, L=2)
+    np.testing.assert_allclose(saved["features"], scattering_features(S, x[:7, 0]), rtol=1e-6, atol=1e-7)

@@ -1,0 +1,296 @@
+"""Texture synthesis and inversion from scattering moments (scatlab.synthesis), its command and experiment."""
+import argparse
+import dataclasses
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from scipy.io import wavfile
+
+import scatlab
+from scatlab.errors import DataError, InvalidParameterError, ShapeError
+from scatlab.synthesis import (command, first_order_transform, gaussian_model, invert, relative_error,
+                               scattering_moments, signal_error, synthesize)
+from scatlab.synthesis import statistics
+from scatlab.synthesis.start import noise_level
+
+from conftest import FSDD_DIR, crop, recording_segment, rel_err
+
+
+def standardized(x: np.ndarray) -> torch.Tensor:
+    return torch.as_tensor((x - x.mean()) / x.std(), dtype=torch.float32)
+
+
+# ------------------------------------------------------------------------------------ moments
+
+
+def test_moments_shape_and_periodic_translation_invariance():
+    x = standardized(crop("brick", 200, 100, 32))
+    S = scatlab.Scattering2D((32, 32), J=2, L=8, padding="periodic")
+    m = scattering_moments(x, S)
+    assert m.shape == (len(S.meta),)
+    assert scattering_moments(torch.stack([x, x, -x]), S).shape == (3, len(S.meta))
+    # shifts by multiples of 2**J: exact; other shifts: up to the subsampling inside the transform
+    assert rel_err(scattering_moments(torch.roll(x, (4, 8), dims=(-2, -1)), S), m) < 1e-6
+    assert rel_err(scattering_moments(torch.roll(x, (1, 3), dims=(-2, -1)), S), m) < 2e-3
+    assert float(m[0]) == pytest.approx(float(x.mean()), abs=5e-3)  # order 0: the mean, up to aliasing
+
+
+def test_moments_1d_and_normalized_formula():
+    y = torch.as_tensor(np.random.default_rng(0).standard_normal(512) ** 3, dtype=torch.float64)
+    S = scatlab.Scattering1D(512, J=4, Q=4, padding="periodic").double()
+    m = scattering_moments(y, S)
+    assert rel_err(scattering_moments(torch.roll(y, 16), S), m) < 1e-12
+    normalized = scattering_moments(y, S, normalize=True)
+    first, second = S.meta.select(order=1), S.meta.select(order=2)
+    torch.testing.assert_close(normalized[first], m[first] / y.std(unbiased=False))
+    parent = [next(i for i in first if S.meta["n1"][i] == S.meta["n1"][k]) for k in second]
+    torch.testing.assert_close(normalized[second], m[second] / m[parent])
+    torch.testing.assert_close(scattering_moments(y, S, normalize=True, log=True)[second], normalized[second].log())
+    torch.testing.assert_close(scattering_moments(3 * y, S, normalize=True)[1:], normalized[1:])  # scale free
+
+
+def test_moments_refuse_undefined_values():
+    S = scatlab.Scattering2D((16, 16), J=2, L=4, padding="periodic")
+    with pytest.raises(DataError, match="constant"):
+        scattering_moments(torch.full((16, 16), 0.5), S, normalize=True)
+    with pytest.raises(DataError, match="undefined"):
+        scattering_moments(torch.zeros(16, 16), S, log=True)
+    with pytest.raises(DataError):
+        scattering_moments(torch.full((16, 16), float("nan")), S)
+    with pytest.raises(ShapeError):
+        scattering_moments(torch.zeros(8, 8), S)
+
+
+# ---------------------------------------------------------------------------------- baselines
+
+
+def test_gaussian_model_keeps_the_power_spectrum_and_is_real():
+    x = crop("grass", 300, 300, 64)
+    y = gaussian_model(x, seed=1)
+    assert y.shape == x.shape and y.dtype == x.dtype and np.isrealobj(y)
+    np.testing.assert_allclose(np.abs(np.fft.fft2(y)), np.abs(np.fft.fft2(x)), rtol=1e-9, atol=1e-9)
+    assert y.mean() == pytest.approx(x.mean(), abs=1e-12)
+    assert rel_err(y, x) > 0.1  # the phases changed
+    np.testing.assert_array_equal(gaussian_model(x, seed=1), y)
+    assert not np.array_equal(gaussian_model(x, seed=2), y)
+    t = gaussian_model(torch.as_tensor(x[:, :63], dtype=torch.float32), seed=0)  # odd side, torch in and out
+    assert isinstance(t, torch.Tensor) and t.dtype == torch.float32
+    np.testing.assert_allclose(np.abs(np.fft.fft2(t.numpy())), np.abs(np.fft.fft2(x[:, :63])), rtol=1e-4, atol=1e-4)
+    audio = np.random.default_rng(0).standard_normal((2, 100))
+    np.testing.assert_allclose(np.abs(np.fft.fft(gaussian_model(audio, ndim=1))), np.abs(np.fft.fft(audio)), atol=1e-9)
+
+
+def test_first_order_transform_keeps_the_parameters():
+    S = scatlab.Scattering2D((32, 32), J=3, L=4, padding="periodic")
+    S1 = first_order_transform(S)
+    assert (S1.shape, S1.J, S1.L, S1.padding, S1.max_order) == (S.shape, 3, 4, "periodic", 1)
+    assert len(S1.meta) == 1 + 3 * 4
+
+
+# ---------------------------------------------------------------------------------- synthesis
+
+
+def test_synthesis_of_a_real_texture_reaches_one_percent():
+    x = standardized(crop("brick", 0, 0, 64))
+    S = scatlab.Scattering2D((64, 64), J=3, L=8, padding="periodic")
+    result = synthesize(x, S, n_samples=2, steps=200, tol=1e-3, seed=0, progress=False)
+    assert result.samples.shape == (2, 64, 64)
+    assert (result.rel_error < 1e-2).all() and result.converged  # measured: < 1e-3 in about 80 evaluations
+    assert (result.history[0] > 0.3).all()  # white noise starts far away
+    best = np.minimum.accumulate(result.history.max(axis=1))
+    assert best[-1] < best[len(best) // 4] < best[0]
+    np.testing.assert_allclose(relative_error(scattering_moments(result.samples, S), result.target).numpy(),
+                               result.rel_error, rtol=1e-3)
+    assert result.order_errors[2].max() < 5e-2
+    # the start is white noise with the reference's mean and variance; the samples differ from x and each other
+    assert rel_err(result.samples[0], x) > 0.5 and rel_err(result.samples[0], result.samples[1]) > 0.5
+    assert float(result.samples.std()) == pytest.approx(1.0, rel=0.3)
+
+
+def test_synthesis_from_moments_and_with_adam():
+    x = standardized(crop("gravel", 100, 100, 32))
+    S = scatlab.Scattering2D((32, 32), J=2, L=4, padding="periodic")
+    target = scattering_moments(x, S)
+    lbfgs = synthesize(target, S, steps=150, tol=5e-3, progress=False)
+    assert lbfgs.rel_error[0] < 1e-2
+    # the start: white noise of the mean and std read off the moments (measured 1.02 at J = 3)
+    S3 = scatlab.Scattering2D((64, 64), J=3, L=8, padding="periodic")
+    mean, std = noise_level(scattering_moments(standardized(crop("gravel", 100, 100, 64)), S3), S3)
+    assert mean == pytest.approx(0.0, abs=1e-2) and std == pytest.approx(1.0, rel=0.1)
+    adam = synthesize(x, S, method="adam", steps=60, tol=0.0, progress=False)
+    assert adam.evaluations == 60 and adam.rel_error[0] < 0.3 * adam.history[0, 0]
+
+
+def test_synthesis_refuses_bad_input():
+    S = scatlab.Scattering2D((16, 16), J=2, L=4, padding="periodic")
+    with pytest.raises(DataError, match="constant"):
+        synthesize(torch.full((16, 16), 0.3), S, progress=False)
+    with pytest.raises(DataError, match="all zero"):
+        synthesize(torch.zeros(len(S.meta)), S, progress=False)
+    with pytest.raises(DataError, match="NaN"):
+        synthesize(torch.full((16, 16), float("nan")), S, progress=False)
+    with pytest.raises(ShapeError):
+        synthesize(torch.ones(15, 16), S, progress=False)
+    with pytest.raises(InvalidParameterError):
+        synthesize(torch.randn(16, 16), S, method="sgd", progress=False)
+    with pytest.raises(InvalidParameterError):
+        synthesize(torch.randn(16, 16), S, tol=2.0, progress=False)
+
+
+# ---------------------------------------------------------------------------------- inversion
+
+
+def test_inversion_of_an_image_crop_converges():
+    y = torch.as_tensor(crop("camera", 100, 200, 32), dtype=torch.float32)
+    S = scatlab.Scattering2D((32, 32), J=2, L=8, padding="periodic")  # 8 x 8 coefficients per channel
+    result = invert(S(y), S, steps=200, tol=1e-3, progress=False)
+    assert result.history[0, 0] > 0.3 and result.rel_error[0] < 1e-2  # measured: 3e-3
+    assert rel_err(result.coefficients, S(y)) == pytest.approx(float(result.rel_error[0]), rel=1e-3)
+    assert float(signal_error(result.signal, y)) < 0.15  # measured: 0.07
+
+
+def test_inversion_of_speech_from_little_averaged_coefficients():
+    if not (FSDD_DIR / "recordings").is_dir():
+        pytest.skip("FSDD absent")
+    y = torch.as_tensor(recording_segment("0_george_0.wav", 512), dtype=torch.float32)
+    S = scatlab.Scattering1D(512, J=3, Q=2, T=2, padding="periodic", normalize="resolution")
+    result = invert(S(y), S, steps=150, tol=1e-3, progress=False)
+    assert result.history[0, 0] > 0.3 and result.rel_error[0] < 3e-2  # measured: about 7e-3
+
+
+def test_signal_error_is_invariant_to_sign_and_circular_shift():
+    y = np.random.default_rng(0).standard_normal((2, 24, 24))
+    assert np.allclose(signal_error(-np.roll(y, (3, 5), axis=(-2, -1)), y), 0.0, atol=1e-7)
+    assert signal_error(np.zeros_like(y[0]), y[0]) == pytest.approx(1.0)
+    with pytest.raises(ShapeError):
+        signal_error(y[0], y[0, :5])
+
+
+# --------------------------------------------------------------------------------- statistics
+
+
+def test_held_out_statistics_vanish_on_the_original():
+    x = crop("gravel", 0, 0, 64)
+    for function in (statistics.histogram_distance, statistics.spectrum_distance, statistics.network_distance,
+                     statistics.kurtosis_distance):
+        assert function(x, x) == pytest.approx(0.0, abs=1e-9)
+        assert function(crop("gravel", 200, 200, 64), x) > 1e-3
+    assert statistics.spectrum_distance(gaussian_model(x, 3), x) < 1e-6
+    assert statistics.kurtoses(np.random.default_rng(0).standard_normal((256, 256))).mean() == pytest.approx(3, abs=0.1)
+    with pytest.raises(ShapeError):
+        statistics.network_distance(x[:32, :32], x[:32, :32])
+
+
+# ------------------------------------------------------------------------------------ command
+
+
+def run_command(*argv: str) -> int:
+    parser = argparse.ArgumentParser(prog="scatlab")
+    command.add_parser(parser.add_subparsers(dest="command"))
+    return command.run(parser.parse_args(["synthesize", *map(str, argv)]))
+
+
+@pytest.fixture(scope="module")
+def grass_png(tmp_path_factory):
+    path = tmp_path_factory.mktemp("inputs") / "grass.png"
+    Image.fromarray(np.round(crop("grass", 100, 100, 40, 36) * 255).astype(np.uint8)).save(path)
+    return path
+
+
+def test_command_writes_a_png_and_an_npy(grass_png, tmp_path, capsys):
+    out = tmp_path / "out.png"
+    assert run_command(grass_png, "-o", out, "--J", "2", "--L", "4", "--steps", "60", "--tol", "1e-2") == 0
+    with Image.open(out) as image:
+        assert image.mode == "L" and image.size == (36, 40)  # already multiples of 2**J
+        pixels = np.asarray(image, dtype=np.float64) / 255
+    reference = crop("grass", 100, 100, 40, 36)
+    assert pixels.mean() == pytest.approx(reference.mean(), abs=0.03)
+    assert "relative moment error" in capsys.readouterr().out
+    npy = tmp_path / "out.npy"
+    assert run_command(grass_png, "-o", npy, "--J", "3", "--order", "1", "--steps", "30") == 0
+    assert np.load(npy).shape == (40, 32) and np.load(npy).dtype == np.float32  # cropped to multiples of 8
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_command_writes_a_wav(tmp_path):
+    rate, samples = 8000, np.random.default_rng(0).standard_normal(2000) * 0.1
+    source = tmp_path / "noise.wav"
+    wavfile.write(source, rate, np.round(samples * 32767).astype(np.int16))
+    out = tmp_path / "synth.wav"
+    assert run_command(source, "-o", out, "--J", "5", "--Q", "2", "--steps", "40", "--tol", "1e-2") == 0
+    out_rate, out_samples = wavfile.read(out)
+    assert out_rate == rate and out_samples.dtype == np.int16 and out_samples.shape == (1984,)
+
+
+@pytest.mark.parametrize("case, error, match", [
+    ("missing", DataError, "does not exist"),
+    ("nan", DataError, "NaN"),
+    ("constant", DataError, "constant"),
+    ("small", ShapeError, "smaller than 2\\*\\*J"),
+    ("suffix", InvalidParameterError, "must end in"),
+    ("text", DataError, "Cannot read the image"),
+    ("under_file", InvalidParameterError, "cannot be written"),
+    ("directory", InvalidParameterError, "is a directory"),
+    ("npy_to_wav", InvalidParameterError, "sample rate"),
+])
+def test_command_refuses_bad_input(tmp_path, grass_png, case, error, match):
+    image = tmp_path / "in.npy"
+    np.save(image, crop("brick", 0, 0, 32))
+    out = tmp_path / "out.png"
+    out.write_bytes(b"previous content")
+    if case == "nan":
+        array = crop("brick", 0, 0, 32)
+        array[3, 3] = np.nan
+        np.save(image, array)
+    elif case == "constant":
+        np.save(image, np.full((32, 32), 0.4))
+    elif case == "text":
+        image = tmp_path / "in.png"
+        image.write_text("not an image")
+    elif case == "npy_to_wav":
+        np.save(image, np.random.default_rng(0).standard_normal(512))
+    argv = {"missing": [tmp_path / "absent.png", "-o", out],
+            "small": [image, "-o", out, "--J", "6"],
+            "suffix": [image, "-o", tmp_path / "out.jpg"],
+            "under_file": [image, "-o", out / "x.png"],
+            "directory": [image, "-o", tmp_path],
+            "npy_to_wav": [image, "-o", tmp_path / "out.wav"]}.get(case, [image, "-o", out])
+    with pytest.raises(error, match=match):
+        run_command(*argv, "--steps", "5")
+    assert out.read_bytes() == b"previous content"  # never touched, never half-written
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+# --------------------------------------------------------------------------------- experiment
+
+
+def test_textures_experiment_quick_run(tmp_path):
+    from scatlab.experiments import registry, textures
+
+    cfg = textures.Config.quick()
+    if not (FSDD_DIR / "recordings" / "0_jackson_0.wav").is_file():
+        cfg = dataclasses.replace(cfg, audio=())
+    else:
+        cfg = dataclasses.replace(cfg, audio=(str(FSDD_DIR / "recordings" / "0_jackson_0.wav"),))
+    result = textures.run(cfg, tmp_path, registry.no_progress)
+    m = result.metrics
+    assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in m.values())
+    for name in cfg.images:
+        assert m[f"{name}_order2_moment_rel_error"] <= 1e-2
+        assert m[f"{name}_order2_kurtosis"] < m[f"{name}_gaussian_kurtosis"]
+        assert m[f"{name}_gaussian_spectrum_db"] < 1e-6
+        assert m[f"{name}_order1_moment_rel_error_order2"] > 5 * m[f"{name}_order2_moment_rel_error_order2"]
+        for method in ("gaussian", "order1", "order2", "other_crop"):
+            for key in ("hist_w1", "spectrum_db", "network", "kurtosis", "moment_rel_error"):
+                assert f"{name}_{method}_{key}" in m
+    for name in result.figures:
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if cfg.audio:
+        assert m["0_jackson_0_order2_moment_rel_error"] <= 1e-2
+        rate, _ = wavfile.read(tmp_path / "0_jackson_0_order2.wav")
+        assert rate == 8000
+    json.dumps(registry._checked(result, tmp_path))  # what run_experiment writes in results.json
