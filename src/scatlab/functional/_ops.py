@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import torch
 
-__all__ = ["cast_real", "cast_complex", "modulus", "significant_blocks", "filter_subsample", "lowpass_matrix", "apply_lowpass_2d"]
+__all__ = ["cast_real", "cast_complex", "modulus", "significant_blocks", "filter_subsample", "filter_subsample_many", "lowpass_matrix", "apply_lowpass_2d"]
 
 
 def cast_real(filters: tuple[torch.Tensor, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
@@ -34,8 +34,9 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, out = ctx.saved_tensors
-        scale = torch.where(out > 0, grad / out, torch.zeros_like(out))
-        return z * scale.to(z.dtype)  # complex x complex: faster than the mixed-type product
+        scale = torch.where(out > 0, grad / out, 0.0)
+        # real x real on the (re, im) view: no complex cast of scale, about 2.5x faster on CPU
+        return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
 
 
 def modulus(z: torch.Tensor) -> torch.Tensor:
@@ -67,50 +68,69 @@ def _block_index(block, sizes) -> tuple:
 
 
 class _FilterSubsample(torch.autograd.Function):
-    """Sum over periods (blocks) of z_hat * h; backward writes each block's gradient in place.
+    """For each (h, factor, blocks): the sum over periods (blocks) of z_hat * h.
 
     The filters are real in Fourier (stored as complex with zero imaginary part), so the gradient
     grad * conj(h) is grad * h. ``z_hat`` may broadcast against ``h`` (then the gradient is summed
-    over the broadcast axes).
+    over the broadcast axes). Backward accumulates the gradients of all outputs into one buffer,
+    block by block and in place, instead of one full-size gradient per output for autograd to add.
     """
 
     @staticmethod
-    def forward(ctx, z_hat, h, factor, blocks):
-        ndim = len(blocks[0])
-        sizes = [s // factor for s in z_hat.shape[-ndim:]]
-        acc = None
-        for block in blocks:
-            index = _block_index(block, sizes)
-            if acc is None:
-                acc = z_hat[index] * h[index]
-            else:
-                acc.addcmul_(z_hat[index], h[index])
-        ctx.save_for_backward(h)
-        ctx.geometry = (z_hat.shape, sizes, blocks, factor**ndim)
-        return acc
+    def forward(ctx, z_hat, specs):
+        ctx.set_materialize_grads(False)
+        ctx.shape, ctx.specs = z_hat.shape, specs  # the filters are constants: held, not saved for grad
+        return tuple(_filter_subsample(z_hat, h, factor, blocks) for h, factor, blocks in specs)
 
     @staticmethod
-    def backward(ctx, grad):
-        (h,) = ctx.saved_tensors
-        shape, sizes, blocks, n_blocks = ctx.geometry
-        grad_z = grad.new_zeros(shape) if len(blocks) < n_blocks else grad.new_empty(shape)
-        for block in blocks:
-            index = _block_index(block, sizes)
-            grad_z[index] = (grad * h[index]).sum_to_size(grad_z[index].shape)
-        return grad_z, None, None, None
+    def backward(ctx, *grads):
+        grad_z = None
+        for grad, (h, factor, blocks) in zip(grads, ctx.specs):
+            if grad is None:
+                continue
+            if grad_z is None:
+                grad_z = grad.new_zeros(ctx.shape)
+            sizes = [s // factor for s in ctx.shape[len(ctx.shape) - len(blocks[0]):]]
+            for block in blocks:
+                index = _block_index(block, sizes)
+                target = grad_z[index]
+                if grad.shape == target.shape:
+                    target.addcmul_(grad, h[index])
+                else:
+                    target.add_((grad * h[index]).sum_to_size(target.shape))
+        return grad_z, None
 
 
-def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) -> torch.Tensor:
-    """Spectrum of (z * h) subsampled by ``factor`` along the axes that ``blocks`` index, up to
-    1/factor^ndim: the sum over the periods (blocks) of the products.
+def _filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) -> torch.Tensor:
+    sizes = [s // factor for s in z_hat.shape[z_hat.ndim - len(blocks[0]):]]
+    acc = None
+    for block in blocks:
+        index = _block_index(block, sizes)
+        if acc is None:
+            acc = z_hat[index] * h[index]
+        else:
+            acc.addcmul_(z_hat[index], h[index])
+    return acc
+
+
+def filter_subsample_many(z_hat: torch.Tensor, specs) -> tuple[torch.Tensor, ...]:
+    """Spectra of (z * h) subsampled by ``factor`` along the axes that ``blocks`` index, up to
+    1/factor^ndim, for every (h, factor, blocks) of ``specs``: the sums over the periods (blocks)
+    of the products.
 
     Multiplies block by block and accumulates in place, so neither the full-size product nor a
     temporary per block is formed; blocks where h is negligible are skipped (significant_blocks).
-    The filters ``h`` are expected pre-divided by factor^ndim.
+    The filters ``h`` are expected pre-divided by factor^ndim. One call per input shared by
+    several filters (e.g. the wavelets of every scale) keeps the backward pass to one gradient buffer.
     """
+    return _FilterSubsample.apply(z_hat, tuple(specs))
+
+
+def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) -> torch.Tensor:
+    """:func:`filter_subsample_many` with one filter."""
     if factor == 1:
         return z_hat * h
-    return _FilterSubsample.apply(z_hat, h, factor, blocks)
+    return filter_subsample_many(z_hat, [(h, factor, blocks)])[0]
 
 
 def lowpass_matrix(h_f: np.ndarray, factor: int, crop: int, out_len: int) -> np.ndarray:

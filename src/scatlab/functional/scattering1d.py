@@ -19,7 +19,7 @@ from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize
 from ..plan.oned import Plan1D, plan_1d
 from ..errors import ShapeError
 from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import cast_complex, filter_subsample, modulus, significant_blocks
+from ._ops import cast_complex, filter_subsample, filter_subsample_many, modulus, significant_blocks
 
 __all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
 
@@ -109,37 +109,46 @@ def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch
     return out.reshape(batch_shape + out.shape[-2:])
 
 
-def _lowpass(u_hat: torch.Tensor, bank: Bank1D, k: int, factor: int, start: int, stop: int) -> torch.Tensor:
-    """The real signal of spectrum u_hat (level k) convolved with phi, subsampled, cropped."""
-    y = filter_subsample(u_hat, bank.phi[k], factor, bank.phi_blocks[k])
+def _phi(bank: Bank1D, k: int, k_out: int) -> tuple:
+    """The low-pass phi at level k, as a filter_subsample_many spec down to level k_out."""
+    return bank.phi[k], 2 ** (k_out - k), bank.phi_blocks[k]
+
+
+def _real_crop(y: torch.Tensor, start: int, stop: int) -> torch.Tensor:
+    """The real signal of Hermitian spectrum y, cropped to [start, stop)."""
     n = y.shape[-1]
     return torch.fft.irfft(y[..., : n // 2 + 1], n=n)[..., start:stop]
 
 
 def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
-    """x: (B, padded_length) real. Returns (B, n_channels, output_length)."""
+    """x: (B, padded_length) real. Returns (B, n_channels, output_length).
+
+    Each spectrum feeds all its filters in one filter_subsample_many call: x_hat the low-pass and
+    every first-order group, |x * psi_{lambda1}|^ the low-pass and every second-order block.
+    """
     B = x.shape[0]
     k_out = plan.log2_T
     start, stop = plan.start[k_out], plan.stop[k_out]
-    x_hat = torch.fft.fft(x)
-    order0 = [_lowpass(x_hat, bank, 0, 2**k_out, start, stop).unsqueeze(1)]
+    x_hat = torch.fft.fft(x).unsqueeze(1)  # (B, 1, N)
+    specs = [_phi(bank, 0, k_out)] + [(bank.psi1[i], 2**g.k1, bank.psi1_blocks[i]) for i, g in enumerate(plan.groups)]
+    s0, *y1 = filter_subsample_many(x_hat, specs)
     order1, order2 = [], []
-    x_hat = x_hat.unsqueeze(1)
     for i, g in enumerate(plan.groups):
         # |x * psi_{lambda1}| for the wavelets of scale j1, subsampled by 2^k1
-        u1 = modulus(torch.fft.ifft(filter_subsample(x_hat, bank.psi1[i], 2**g.k1, bank.psi1_blocks[i])))
-        u1_hat = torch.fft.fft(u1)
-        order1.append(_lowpass(u1_hat, bank, g.k1, 2 ** (k_out - g.k1), start, stop))
-        u1_hat = u1_hat.unsqueeze(2)
+        u1_hat = torch.fft.fft(modulus(torch.fft.ifft(y1[i]))).unsqueeze(2)  # (B, n1, 1, N / 2^k1)
+        specs = [_phi(bank, g.k1, k_out)] + [
+            (bank.psi2[i][b.start - g.n2_start: b.stop - g.n2_start], 2**b.k2, periods)
+            for b, periods in zip(g.blocks, bank.psi2_blocks[i])]
+        s1, *y2 = filter_subsample_many(u1_hat, specs)
+        order1.append(_real_crop(s1.squeeze(2), start, stop))
         blocks = []
-        for b, periods in zip(g.blocks, bank.psi2_blocks[i]):
-            rows = slice(b.start - g.n2_start, b.stop - g.n2_start)
-            u2 = modulus(torch.fft.ifft(filter_subsample(u1_hat, bank.psi2[i][rows], 2**b.k2, periods)))
+        for b, y in zip(g.blocks, y2):
             k = g.k1 + b.k2
-            blocks.append(_lowpass(torch.fft.fft(u2), bank, k, 2 ** (k_out - k), start, stop))
+            u2_hat = torch.fft.fft(modulus(torch.fft.ifft(y)))
+            blocks.append(_real_crop(filter_subsample(u2_hat, *_phi(bank, k, k_out)), start, stop))
         if blocks:
             order2.append(torch.cat(blocks, dim=2).reshape(B, -1, stop - start))
-    return torch.cat(order0 + order1 + order2, dim=1)
+    return torch.cat([_real_crop(s0, start, stop)] + order1 + order2, dim=1)
 
 
 @lru_cache(maxsize=16)

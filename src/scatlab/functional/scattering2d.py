@@ -20,7 +20,7 @@ from ..filters.morlet2d import crop_fourier, morlet_bank_2d
 from ..plan.twod import Plan2D, plan_2d
 from ..errors import ShapeError
 from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import apply_lowpass_2d, cast_complex, cast_real, filter_subsample, lowpass_matrix, modulus, significant_blocks
+from ._ops import apply_lowpass_2d, cast_complex, cast_real, filter_subsample_many, lowpass_matrix, modulus, significant_blocks
 
 __all__ = ["Bank2D", "build_bank_2d", "scattering2d", "scattering2d_with_plan"]
 
@@ -124,18 +124,18 @@ def _scatter(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
     out = [apply_lowpass_2d(x, bank.rows[0], bank.cols[0]).unsqueeze(1)]
     second = []
     x_hat = torch.fft.fft2(x).unsqueeze(1)
+    y1 = filter_subsample_many(x_hat, [(bank.psi1[j1], 2**j1, bank.psi1_blocks[j1]) for j1 in range(J)])
     for j1 in range(J):
-        u1 = modulus(torch.fft.ifft2(filter_subsample(x_hat, bank.psi1[j1], 2**j1, bank.psi1_blocks[j1])))
+        u1 = modulus(torch.fft.ifft2(y1[j1]))
         out.append(apply_lowpass_2d(u1, bank.rows[j1], bank.cols[j1]))
         scales = plan.second_order_scales(j1)
         if not scales:
             continue
         u1_hat = torch.fft.fft2(u1).unsqueeze(2)
-        per_scale = []
-        for i, j2 in enumerate(scales):
-            periods = bank.psi2_blocks[j1][i]
-            u2 = modulus(torch.fft.ifft2(filter_subsample(u1_hat, bank.psi2[j1][i], 2 ** (j2 - j1), periods)))
-            per_scale.append(apply_lowpass_2d(u2, bank.rows[j2], bank.cols[j2]))
+        y2 = filter_subsample_many(u1_hat, [(bank.psi2[j1][i], 2 ** (j2 - j1), bank.psi2_blocks[j1][i])
+                                            for i, j2 in enumerate(scales)])
+        per_scale = [apply_lowpass_2d(modulus(torch.fft.ifft2(y)), bank.rows[j2], bank.cols[j2])
+                     for y, j2 in zip(y2, scales)]
         # channel order (theta1, j2, theta2) within this j1
         second.append(torch.cat(per_scale, dim=2).reshape((B, -1) + plan.output_shape))
     return torch.cat(out + second, dim=1)
