@@ -1,6 +1,7 @@
 """Learning on Fashion-MNIST: quick experiment runs, resumable training, DDP equivalence, models."""
 from __future__ import annotations
 
+import dataclasses
 import socket
 
 import numpy as np
@@ -47,8 +48,9 @@ def test_fmnist_linear_quick(tmp_path):
 @needs_fmnist
 @pytest.mark.parametrize("module", [fmnist_hybrid, fmnist_phase_collapse])
 def test_network_experiments_quick(tmp_path, module):
-    cfg = module.Config.quick()
+    cfg = dataclasses.replace(module.Config.quick(), train_sizes=(200,), n_test=200, epochs_small=1)
     result = module.run(cfg, tmp_path, no_progress)
+    assert result.metrics["test_accuracy"] == result.metrics[f"accuracy_mean_{cfg.models[0].replace('-', '_')}_n200"]
     for model in cfg.models:
         accuracy = result.metrics[f"accuracy_mean_{model.replace('-', '_')}_n200"]
         assert 0 <= accuracy <= 100 and result.metrics[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0

@@ -1,4 +1,4 @@
-r"""Experiment ``fmnist_hybrid``: scattering front end + wide ResNet vs the same WRN on pixels.
+r"""Experiment ``fmnist-hybrid``: scattering front end + wide ResNet vs the same WRN on pixels.
 
 Oyallon, Belilovsky & Zagoruyko ("Scaling the scattering transform: deep hybrid networks",
 ICCV 2017) replace the first layers of a wide ResNet by the fixed scattering :math:`S_J x`
@@ -47,8 +47,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """200 images, one epoch of tiny networks, 200 test images (seconds)."""
-        return cls(train_sizes=(200,), repeats=1, n_test=200, width=1, blocks=1, epochs_small=1, batch_size=50)
+        """500 images, ten epochs of tiny networks, 1000 test images (about a minute)."""
+        return cls(train_sizes=(500,), repeats=1, n_test=1000, width=1, blocks=1, epochs_small=10, batch_size=50)
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
@@ -62,6 +62,9 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                                       batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
         Path(out_dir) / "checkpoints", {"width": cfg.width, "blocks": cfg.blocks, "n_test": cfg.n_test}, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
+    headline = f"accuracy_mean_hybrid_n{max(cfg.train_sizes)}"
+    if headline in metrics:
+        metrics["test_accuracy"] = metrics[headline]  # the hybrid network at the largest size
     table = (f"Fashion-MNIST test accuracy (%) on {cfg.n_test} images, mean ± std (seeds)",
              ["training size", *cfg.models], rows)
     return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))

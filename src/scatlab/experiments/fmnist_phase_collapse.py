@@ -1,4 +1,4 @@
-r"""Experiment ``fmnist_phase_collapse``: phase collapse vs amplitude reduction vs a ResNet.
+r"""Experiment ``fmnist-phase-collapse``: phase collapse vs amplitude reduction vs a ResNet.
 
 Guth, Zarka & Mallat ("Phase collapse in neural networks", ICLR 2022) show that a network whose
 only learned operators are 1 x 1 channel matrices, between FIXED wavelet filterings with
@@ -50,8 +50,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """200 images, one epoch of narrow networks, 200 test images (seconds)."""
-        return cls(train_sizes=(200,), repeats=1, n_test=200, widths=(8, 16), L=4, epochs_small=1, batch_size=50)
+        """500 images, ten epochs of narrow networks, 1000 test images (about a minute)."""
+        return cls(train_sizes=(500,), repeats=1, n_test=1000, widths=(8, 16), L=4, epochs_small=10, batch_size=50)
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
@@ -65,6 +65,9 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                                       batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
         Path(out_dir) / "checkpoints", {"widths": list(cfg.widths), "L": cfg.L, "n_test": cfg.n_test}, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
+    headline = f"accuracy_mean_phase_collapse_n{max(cfg.train_sizes)}"
+    if headline in metrics:
+        metrics["test_accuracy"] = metrics[headline]  # the phase-collapse network at the largest size
     table = (f"Fashion-MNIST test accuracy (%) on {cfg.n_test} images, mean ± std (seeds)",
              ["training size", *cfg.models], rows)
     return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))

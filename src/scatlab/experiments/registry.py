@@ -1,6 +1,7 @@
 """The experiment registry and runner.
 
-An experiment is one module ``scatlab.experiments.<name>`` defining
+An experiment is one module ``scatlab.experiments.<name>`` (hyphens in the name are
+underscores in the module's) defining
 
 - ``Config``: a frozen dataclass whose defaults are the full run, with a ``seed`` field and a
   ``quick()`` classmethod returning the fast variant;
@@ -38,9 +39,9 @@ __all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "run
 EXPERIMENTS: tuple[str, ...] = (
     "stability",
     "textures",
-    "fmnist_linear",
-    "fmnist_hybrid",
-    "fmnist_phase_collapse",
+    "fmnist-linear",
+    "fmnist-hybrid",
+    "fmnist-phase-collapse",
 )
 
 Progress = Callable[..., Iterable]
@@ -78,7 +79,7 @@ def experiment_names(names: Sequence[str] = ()) -> list[str]:
 def load(name: str) -> ModuleType:
     """Import the module of the registered experiment ``name``."""
     experiment_names([name])
-    return importlib.import_module(f"{__package__}.{name}")
+    return importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
 
 
 def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed: int = 0,
