@@ -1,8 +1,8 @@
-"""Time the order-2 synthesis of real textures (scikit-image's gravel) at several sizes.
+"""Time the order-2 synthesis of real textures (scikit-image's brick, grass, gravel) at several sizes.
 
 Run from the repository root with the package installed::
 
-    python benchmarks/bench_synthesis.py [--sizes 128 256] [--threads 2] [--tol 1e-3] [--steps 500]
+    python benchmarks/bench_synthesis.py [--textures brick grass gravel] [--sizes 128 256] [--threads 2] [--tol 1e-3]
 
 Prints, per size, the wall time of ``scatlab.synthesis.synthesize`` (L-BFGS from white noise,
 ``Scattering2D(J=5, L=8, padding='periodic')``, float32, CPU), the evaluations of the moments, the
@@ -23,16 +23,17 @@ from scatlab import Scattering2D
 from scatlab.synthesis import synthesize
 
 
-def texture(size: int) -> torch.Tensor:
-    """The top-left size x size crop of gravel (512 x 512), standardized."""
+def texture(name: str, size: int) -> torch.Tensor:
+    """The top-left size x size crop of a scikit-image texture (512 x 512), standardized."""
     from skimage import data
 
-    image = data.gravel()[:size, :size].astype(np.float64) / 255.0
+    image = getattr(data, name)()[:size, :size].astype(np.float64) / 255.0
     return torch.as_tensor((image - image.mean()) / image.std(), dtype=torch.float32)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--textures", nargs="+", default=["brick", "grass", "gravel"])
     parser.add_argument("--sizes", type=int, nargs="+", default=[128, 256])
     parser.add_argument("--J", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -43,13 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     command = "python benchmarks/bench_synthesis.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     print(f"# {command}")
     print(f"# torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
-    for size in args.sizes:
+    for name, size in ((name, size) for size in args.sizes for name in args.textures):
         S = Scattering2D((size, size), J=args.J, L=8, padding="periodic")
-        x = texture(size)
+        x = texture(name, size)
         start = time.perf_counter()
         result = synthesize(x, S, steps=args.steps, tol=args.tol, progress=False)
         seconds = time.perf_counter() - start
-        print(f"{size}x{size}  J={args.J}  moments={len(S.meta)}  time={seconds:.1f} s  evaluations={result.evaluations}"
+        print(f"{name}  {size}x{size}  J={args.J}  moments={len(S.meta)}  time={seconds:.1f} s  evaluations={result.evaluations}"
               f"  rel_error={result.rel_error[0]:.2e}  converged={result.converged}")
     return 0
 

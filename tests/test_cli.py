@@ -1,5 +1,6 @@
 """The scatlab command line: info, transform, bench, reproduce argument errors."""
 import os
+import sys
 import types
 from pathlib import Path
 
@@ -123,11 +124,12 @@ def test_bench_passes_its_arguments_on(monkeypatch):
     fake = types.ModuleType("scatlab.bench")
     fake.main = lambda argv: seen.append(argv) or 0
     monkeypatch.setitem(sys.modules, "scatlab.bench", fake)
+    monkeypatch.setattr(scatlab, "bench", fake, raising=False)
     assert cli.main(["bench", "--repeats", "3", "extra"]) == 0
     assert seen == [["--repeats", "3", "extra"]]
 
 
-def test_bench_passes_its_arguments_on(capsys):
+def test_bench_unknown_configuration_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["bench", "--config", "no-such-configuration"])
     assert exit_info.value.code == 2

@@ -39,7 +39,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..errors import DataError, InvalidParameterError
+from ..datasets.images import sample_image
+from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
 from ..nn import Scattering2D
 from .registry import Progress, Result
@@ -98,24 +99,11 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
 
 def load_images(names: tuple[str, ...], size: int) -> torch.Tensor:
     """scikit-image sample images as periodic band-limited (B, size, size) float64, zero mean, unit norm."""
-    try:
-        from skimage import color, data, transform, util
-    except ImportError:
-        raise DataError("The stability experiment needs scikit-image's sample images:"
-                        " pip install 'scatlab[data]'.") from None
+    from skimage import transform  # present: sample_image checked it
+
     images = []
     for name in names:
-        loader = getattr(data, name, None)
-        try:
-            image = loader() if callable(loader) else None
-        except Exception as exc:  # a sample that is not bundled needs a download, which scatlab never does
-            raise DataError(f"scikit-image cannot load its sample image {name!r} ({exc}). Use a bundled one"
-                            " such as camera, astronaut, coffee, coins, moon, brick, grass, gravel.") from None
-        if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-            raise InvalidParameterError(f"{name!r} is not a scikit-image sample image. Use one such as camera, brick.")
-        image = util.img_as_float(image)
-        if image.ndim == 3:
-            image = color.rgb2gray(image[..., :3])
+        image = sample_image(name)
         side = min(image.shape)
         top, left = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
         image = transform.resize(image[top:top + side, left:left + side], (size, size), anti_aliasing=True)

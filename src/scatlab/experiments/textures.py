@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..datasets.images import sample_image
 from ..errors import DataError, InvalidParameterError
 from ..io.atomic import atomic_write
 from ..io.readers import read_audio
@@ -120,23 +121,11 @@ def _check(cfg: Config) -> None:
 
 def load_textures(cfg: Config) -> dict[str, tuple[np.ndarray, np.ndarray | None]]:
     """{name: (original crop, other crop or None)}: periodic, zero-mean, unit-variance float64 images."""
-    try:
-        from skimage import color, data, transform, util
-    except ImportError:
-        raise DataError("The textures experiment needs scikit-image's sample images: pip install 'scatlab[data]'.") from None
+    images = {name: sample_image(name) for name in cfg.images}
+    from skimage import transform  # present: sample_image checked it
+
     out = {}
-    for name in cfg.images:
-        loader = getattr(data, name, None)
-        try:
-            image = loader() if callable(loader) else None
-        except Exception as exc:  # a sample that is not bundled needs a download, which scatlab never does
-            raise DataError(f"scikit-image cannot load its sample image {name!r} ({exc}). Use a bundled one"
-                            " such as brick, grass, gravel, camera.") from None
-        if not isinstance(image, np.ndarray) or image.ndim not in (2, 3):
-            raise InvalidParameterError(f"{name!r} is not a scikit-image sample image. Use one such as brick, gravel.")
-        image = util.img_as_float(image)
-        if image.ndim == 3:
-            image = color.rgb2gray(image[..., :3])
+    for name, image in images.items():
         image = transform.downscale_local_mean(image, (cfg.downsample, cfg.downsample))
         s = cfg.size
         if min(image.shape) < s:
