@@ -4,7 +4,7 @@ Public names only; optional dependencies (scikit-learn, matplotlib, kymatio) loa
 ``scatlab.sklearn.ScatteringTransformer`` needs scikit-learn.
 """
 from .errors import DataError, InvalidParameterError, ShapeError
-from .nn import Scattering1D, Scattering2D
+from .nn import RotoTranslationScattering2D, Scattering1D, Scattering2D
 from .numpy_api import scattering1d_numpy, scattering2d_numpy
 from .plan import ChannelTable
 
@@ -14,6 +14,7 @@ __all__ = [
     "ChannelTable",
     "DataError",
     "InvalidParameterError",
+    "RotoTranslationScattering2D",
     "Scattering1D",
     "Scattering2D",
     "ShapeError",

@@ -42,6 +42,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "fmnist-linear",
     "fmnist-hybrid",
     "fmnist-phase-collapse",
+    "rotation",
 )
 
 Progress = Callable[..., Iterable]

@@ -1,8 +1,12 @@
 """Pure torch functions f(x, plan, bank) and their cached convenience twins."""
+from .rototranslation import build_roto_bank, rototranslation_scattering2d, rototranslation_with_plan
 from .scattering1d import build_bank_1d, scattering1d, scattering1d_with_plan
 from .scattering2d import build_bank_2d, scattering2d, scattering2d_with_plan
 
 __all__ = [
+    "build_roto_bank",
+    "rototranslation_scattering2d",
+    "rototranslation_with_plan",
     "build_bank_1d",
     "build_bank_2d",
     "scattering1d",

@@ -1,5 +1,6 @@
 """torch.nn.Module wrappers holding the filters as buffers; forward calls the functional engines."""
 from .scattering1d import Scattering1D
+from .rototranslation import RotoTranslationScattering2D
 from .scattering2d import Scattering2D
 
-__all__ = ["Scattering1D", "Scattering2D"]
+__all__ = ["RotoTranslationScattering2D", "Scattering1D", "Scattering2D"]

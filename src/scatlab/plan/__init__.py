@@ -1,6 +1,7 @@
 """Torch-free, cached plans of the transforms: padding, subsampling schedule, channel tables."""
 from .oned import Plan1D, plan_1d
+from .rototranslation import RotoPlan, plan_rototranslation
 from .table import ChannelTable
 from .twod import Plan2D, plan_2d
 
-__all__ = ["ChannelTable", "Plan1D", "Plan2D", "plan_1d", "plan_2d"]
+__all__ = ["ChannelTable", "Plan1D", "Plan2D", "RotoPlan", "plan_1d", "plan_2d", "plan_rototranslation"]

@@ -1,0 +1,106 @@
+"""``RotoTranslationScattering2D``: rigid-motion scattering as a torch.nn.Module."""
+from __future__ import annotations
+
+import torch
+
+from ..functional.rototranslation import RotoBank, build_roto_bank, rototranslation_with_plan
+from ..plan.rototranslation import RotoPlan, plan_rototranslation
+from ..plan.table import ChannelTable
+from ._base import ScatteringModule
+
+__all__ = ["RotoTranslationScattering2D"]
+
+
+class RotoTranslationScattering2D(ScatteringModule):
+    r"""Roto-translation scattering (Sifre & Mallat 2013): invariant to rotations and to translations
+    up to 2^J, differentiable, batched, on any device.
+
+    Parameters
+    ----------
+    shape : tuple (M, N)
+        Image size; both sides at least 2**J.
+    J : int
+        Number of dyadic scales, in [1, 12]; output sampled every 2**J pixels.
+    L : int
+        Orientations of the first-layer wavelets over [0, pi), in [1, 64] (2L angles of
+        [0, 2pi) on the group). Exact invariance to 90-degree rotations needs L even.
+    K : int, optional
+        Angular scales: periodic Morlet wavelets along theta at 2^k samples, k < K, in
+        [0, floor(log2 L)] (default: the maximum). K = 0 keeps only the angular average.
+    max_order : {1, 2}
+        Highest order.
+    padding : {'reflect', 'periodic'}
+        As in :class:`scatlab.Scattering2D`; 'periodic' gives exact rotation covariance about
+        pixel (0, 0) for square images.
+
+    Shape
+    -----
+    Input (..., M, N) float32 or float64; output (..., C, M', N') with C = 1 + J at order 1 and
+    C = 1 + J + J K + L (1 + 2K) J (J - 1) / 2 at order 2, in the order of :attr:`meta`.
+
+    Notes
+    -----
+    .. math:: S x = \Big(x\star\phi_J,\ \overline{U_1x\star\phi_J},\
+              \overline{|U_1x\star\phi_J \circledast \psi_k|},\
+              \overline{\big|U_1x \circledast \psi_{j_2,\theta_2}\psi_k\big|\star\phi_J}\Big),
+
+    :math:`U_1x(u,\theta_1) = |x\star\psi_{j_1,\theta_1}|`, :math:`\circledast` the convolution on
+    the roto-translation group (spatial wavelet rotated with :math:`\theta_1`, periodic wavelet along
+    :math:`\theta_1`), the bar the mean over :math:`\theta_1`. See
+    :mod:`scatlab.functional.rototranslation`.
+
+    Channels are indexed by the relative orientation ``theta2`` (of :math:`\theta_2-\theta_1`),
+    the angular scale ``k`` and ``spin``: rotating the image leaves them unchanged (exactly for
+    90-degree rotations with ``padding='periodic'`` and L even; the output grid rotates with the
+    image). A mirror symmetry permutes them by ``meta['mirror']`` (theta2 -> L - theta2,
+    spin -> -spin), so ``Sx + Sx[..., meta['mirror'], :, :]`` is also mirror invariant.
+
+    References
+    ----------
+    L. Sifre and S. Mallat, "Rotation, scaling and deformation invariant scattering for texture
+    discrimination", CVPR 2013. L. Sifre, "Rigid-motion scattering for image classification",
+    PhD thesis, 2014.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from scatlab.nn.rototranslation import RotoTranslationScattering2D
+    >>> S = RotoTranslationScattering2D((32, 32), J=3, L=8)
+    >>> S(torch.randn(2, 32, 32)).shape
+    torch.Size([2, 181, 4, 4])
+    >>> S.meta.select(order=2, j1=0, j2=1, theta2=0, k=-1)
+    array([7])
+    """
+
+    def __init__(self, shape, *, J: int, L: int = 8, K: int | None = None, max_order: int = 2,
+                 padding: str = "reflect"):
+        plan = plan_rototranslation(shape, J, L, K, max_order, padding)
+        super().__init__(dict(shape=plan.shape, J=plan.J, L=plan.L, K=plan.K, max_order=max_order, padding=padding))
+        self._plan = plan
+        bank = build_roto_bank(plan)
+        for name in ("psi1", "psi2", "rows", "cols", "angular"):
+            self._register_filters(name, getattr(bank, name))
+        self._blocks = bank.blocks()
+        self._freeze()
+
+    @property
+    def plan(self) -> RotoPlan:
+        return self._plan
+
+    @property
+    def meta(self) -> ChannelTable:
+        """The channel table: order, j1, j2, theta2 (relative), angle2, k, spin, mirror."""
+        return self._plan.table
+
+    @property
+    def output_shape(self) -> tuple[int, int, int]:
+        return (self._plan.n_channels,) + self._plan.output_shape
+
+    def bank(self) -> RotoBank:
+        """The float64 filter bank (see :class:`scatlab.functional.rototranslation.RotoBank`)."""
+        J = self._plan.J
+        filters = [self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")]
+        return RotoBank(*filters, self._filters("angular", 1), *self._blocks)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return rototranslation_with_plan(x, self._plan, self._prepared_bank(x))

@@ -1,0 +1,129 @@
+r"""The plan of a roto-translation scattering transform: validated parameters, geometry, channel table.
+
+The spatial geometry (padding, subsampling by 2^J, crop) is that of :func:`scatlab.plan.twod.plan_2d`.
+Channels, in output order (``-1`` where a field does not apply):
+
+- order 0: :math:`x\star\phi_J`;
+- order 1, by ``j1``: :math:`|x\star\psi_{j_1,\theta_1}|\star\phi_J` averaged over :math:`\theta_1`;
+- order 2, by ``j1``, then ``j2`` (``-1`` first: the spatial low-pass, with angular wavelets ``k``
+  only), then the relative orientation ``theta2`` (of :math:`\theta_2 - \theta_1`, index in
+  ``0..L-1``, angle ``theta2 * pi / L``), then the angular filter: ``k = -1`` (angular average,
+  ``spin = 0``), then ``k = 0..K-1`` with ``spin = +1``, then with ``spin = -1``.
+
+Column ``mirror`` gives, for each channel, the channel that a mirror symmetry of the image maps it
+to (see :func:`scatlab.functional.rototranslation.rototranslation_scattering2d`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .._validation import check_choice, check_int, check_shape
+from ..errors import ShapeError, parameter_error
+from .oned import PADDINGS
+from .table import ChannelTable
+from .twod import Plan2D, plan_2d
+
+__all__ = ["RotoPlan", "plan_rototranslation", "max_angular_scales"]
+
+OWNER = "RotoTranslationScattering2D"
+
+
+def max_angular_scales(L: int) -> int:
+    """Largest K: the coarsest angular wavelet (centre 0.35 * 2^-(K-1) cycles per sample on the
+    2L samples of [0, 2pi)) must keep its peak at least one frequency bin away from 0."""
+    return int(np.floor(np.log2(L))) if L >= 2 else 0
+
+
+@dataclass(frozen=True)
+class RotoPlan:
+    shape: tuple[int, int]
+    J: int
+    L: int
+    K: int
+    max_order: int
+    padding: str
+    geometry: Plan2D  # padding, padded shape, output shape, crop (its table is not used)
+    table: ChannelTable
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.table)
+
+    @property
+    def output_shape(self) -> tuple[int, int]:
+        return self.geometry.output_shape
+
+    @property
+    def padded_shape(self) -> tuple[int, int]:
+        return self.geometry.padded_shape
+
+    def second_order_scales(self, j1: int) -> range:
+        return range(j1 + 1, self.J) if self.max_order >= 2 else range(0)
+
+    @property
+    def angular_filters(self) -> int:
+        """Angular filters per (j1, j2, theta2): the average and K wavelets of each spin."""
+        return 1 + 2 * self.K
+
+
+def plan_rototranslation(shape, J, L=8, K=None, max_order=2, padding="reflect") -> RotoPlan:
+    """Validate the parameters (errors name the parameter and the fix) and return the cached plan."""
+    shape = check_shape(OWNER, shape, 2)
+    J = check_int(OWNER, "J", J, 1, 12)
+    L = check_int(OWNER, "L", L, 1, 64)
+    k_max = max_angular_scales(L)
+    K = k_max if K is None else K
+    if isinstance(K, bool) or not isinstance(K, (int, np.integer)) or not 0 <= K <= k_max:
+        raise parameter_error(OWNER, "K", f"an int in [0, floor(log2(L))] = [0, {k_max}] for L={L} (angular"
+                              " scales along theta; raise L for more)", K)
+    max_order = check_int(OWNER, "max_order", max_order, 1, 2)
+    check_choice(OWNER, "padding", padding, PADDINGS)
+    M, N = shape
+    if min(M, N) < 2**J:
+        raise ShapeError(
+            f"The image shape {shape} is too small for J={J} in {OWNER}: both sides must be at least"
+            f" 2**J = {2**J}. Use J <= {max(int(np.log2(min(M, N))), 0)} or a larger image."
+        )
+    if padding == "periodic" and (M % 2**J or N % 2**J):
+        raise ShapeError(
+            f"With padding='periodic', both sides of the image {shape} must be multiples of 2**J = {2**J}"
+            f" in {OWNER}. Use padding='reflect' or crop the image."
+        )
+    return _plan(shape, J, L, int(K), max_order, padding)
+
+
+@lru_cache(maxsize=32)
+def _plan(shape, J, L, K, max_order, padding) -> RotoPlan:
+    geometry = plan_2d(shape, J, L, 1, padding)
+    return RotoPlan(shape, J, L, K, max_order, padding, geometry, _table(J, L, K, max_order))
+
+
+def _angular(K: int) -> list[tuple[int, int]]:
+    """(k, spin) of the angular filters, in output order."""
+    return [(-1, 0)] + [(k, 1) for k in range(K)] + [(k, -1) for k in range(K)]
+
+
+def _table(J: int, L: int, K: int, max_order: int) -> ChannelTable:
+    rows = [(0, -1, -1, -1, -1, 0)]
+    rows += [(1, j1, -1, -1, -1, 0) for j1 in range(J)]
+    if max_order >= 2:
+        for j1 in range(J):
+            rows += [(2, j1, -1, -1, k, 1) for k in range(K)]
+            rows += [(2, j1, j2, t2, k, s) for j2 in range(j1 + 1, J) for t2 in range(L) for k, s in _angular(K)]
+    order, j1, j2, t2, k, spin = (np.array(c) for c in zip(*rows))
+    angle2 = np.where(t2 >= 0, t2 * np.pi / L, np.nan)
+    return ChannelTable({"order": order, "j1": j1, "j2": j2, "theta2": t2, "angle2": angle2, "k": k,
+                         "spin": spin, "mirror": _mirror(order, j1, j2, t2, k, spin, L)})
+
+
+def _mirror(order, j1, j2, t2, k, spin, L) -> np.ndarray:
+    """Index of the channel (j1, j2, (L - theta2) mod L, k, -spin) for theta2 >= 1; itself otherwise."""
+    index = {key: i for i, key in enumerate(zip(order, j1, j2, t2, k, spin))}
+    out = np.arange(len(order))
+    for i, key in enumerate(zip(order, j1, j2, t2, k, spin)):
+        if key[3] >= 1:
+            out[i] = index[(key[0], key[1], key[2], L - key[3], key[4], -key[5])]
+    return out
