@@ -4,7 +4,7 @@ Public names only; optional dependencies (scikit-learn, matplotlib, kymatio) loa
 ``scatlab.sklearn.ScatteringTransformer`` needs scikit-learn.
 """
 from .errors import DataError, InvalidParameterError, ShapeError
-from .nn import RotoTranslationScattering2D, Scattering1D, Scattering2D
+from .nn import RotoTranslationScattering2D, Scattering1D, Scattering2D, TimeFrequencyScattering
 from .numpy_api import scattering1d_numpy, scattering2d_numpy
 from .plan import ChannelTable
 
@@ -18,6 +18,7 @@ __all__ = [
     "Scattering1D",
     "Scattering2D",
     "ShapeError",
+    "TimeFrequencyScattering",
     "scattering1d_numpy",
     "scattering2d_numpy",
     "__version__",

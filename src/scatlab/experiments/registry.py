@@ -43,6 +43,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "fmnist-hybrid",
     "fmnist-phase-collapse",
     "rotation",
+    "audio",
 )
 
 Progress = Callable[..., Iterable]

@@ -1,10 +1,12 @@
 """Filter banks: 1D and 2D Morlet wavelets in Fourier, Littlewood-Paley sums and frame bounds."""
+from .frequential import frequential_bank
 from .littlewood_paley import FrameBounds, frame_bounds, littlewood_paley_sum
 from .morlet1d import gaussian_fourier_1d, morlet_fourier_1d, morlet_params_1d
 from .morlet2d import crop_fourier, morlet_bank_2d, orientation_angles
 
 __all__ = [
     "FrameBounds",
+    "frequential_bank",
     "frame_bounds",
     "littlewood_paley_sum",
     "gaussian_fourier_1d",

@@ -2,5 +2,6 @@
 from .scattering1d import Scattering1D
 from .rototranslation import RotoTranslationScattering2D
 from .scattering2d import Scattering2D
+from .timefrequency import TimeFrequencyScattering
 
-__all__ = ["RotoTranslationScattering2D", "Scattering1D", "Scattering2D"]
+__all__ = ["RotoTranslationScattering2D", "Scattering1D", "Scattering2D", "TimeFrequencyScattering"]

@@ -1,0 +1,110 @@
+"""``TimeFrequencyScattering``: joint time-frequency scattering as a torch.nn.Module."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..functional.timefrequency import BankTF, build_bank_tf, timefrequency_scattering_with_plan
+from ..plan.table import ChannelTable
+from ..plan.timefrequency import PlanTF, plan_tf
+from ._base import ScatteringModule
+
+__all__ = ["TimeFrequencyScattering"]
+
+
+class TimeFrequencyScattering(ScatteringModule):
+    r"""Joint time-frequency scattering (Andén, Lostanlen & Mallat, IEEE TSP 2019), differentiable.
+
+    Parameters
+    ----------
+    shape : int or tuple of one int
+        Length N of the signals.
+    J : int
+        Log2 of the largest temporal scale, in [1, 24] (first-order bank and temporal wavelets).
+    Q : int or tuple (Q1, Q2)
+        Wavelets per octave of the first-order bank (Q1, default 8) and of the temporal wavelets
+        of the second layer (Q2, default 1).
+    J_fr : int
+        Log2 of the largest scale along log-frequency; 2**J_fr must not exceed the number of
+        first-order wavelets.
+    Q_fr : int
+        Frequential wavelets per octave.
+    T : int, optional
+        Temporal averaging scale (default 2**J), output subsampled by 2**floor(log2 T).
+    F : int, optional
+        Averaging scale along log-frequency, in [1, number of frequencies]; None (default) keeps
+        every frequency row (covariance to transpositions), else the rows are averaged by phi_F and
+        subsampled by 2**floor(log2 F).
+    padding : {'reflect', 'periodic'}
+        Time padding, as :class:`Scattering1D`. The frequency axis is always zero-padded.
+    format : {'time', 'joint'}
+        'time': (..., C, T_out), order 0 then one channel per (path, frequency row), described by
+        :attr:`meta`. 'joint': (..., P, n_freq_out, T_out), one 2D map per path (order 1 first,
+        then the second-order paths), described by :attr:`paths`; order 0 is left out.
+
+    Notes
+    -----
+    .. math:: S_2 x(n_2, j_{fr}, s)(t, n_1) = \big|U_1 x \circledast \psi_{n_2}(t)\,
+              \psi_{j_{fr}, s}(n_1)\big| \star \phi_T(t) \star \phi_F(n_1),
+              \quad U_1 x(t, n_1) = |x \star \psi_{n_1}|(t),
+
+    with spin :math:`s = +1` for rising frequencies (up-chirps), -1 for falling ones, 0 for the
+    low-pass :math:`\phi_{2^{J_{fr}}}` along :math:`n_1`. Channel-table columns: order, n1, j1,
+    xi1 (centre frequency of the row), n2, j2, xi2 (temporal wavelet), n_fr, j_fr, xi_fr, spin.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from scatlab.nn.timefrequency import TimeFrequencyScattering
+    >>> S = TimeFrequencyScattering(1024, J=5, Q=8, J_fr=2)
+    >>> S(torch.randn(2, 1024)).shape == (2,) + S.output_shape
+    True
+    >>> rising = S.meta.select(order=2, spin=1)  # channels of the up-chirp spin
+    """
+
+    def __init__(self, shape, *, J: int, Q=8, J_fr: int = 3, Q_fr: int = 1, T: int | None = None,
+                 F: int | None = None, padding: str = "reflect", format: str = "time"):
+        plan = plan_tf(shape, J, Q, J_fr, Q_fr, T, F, padding, format)
+        super().__init__(dict(shape=(plan.length,), J=plan.J, Q=plan.Q, J_fr=plan.J_fr, Q_fr=plan.Q_fr, T=plan.T,
+                              F=plan.F, padding=padding, format=format))
+        self._plan = plan
+        bank = build_bank_tf(plan)
+        for name in ("phi", "psi1", "psi2", "fr", "avg_fr"):
+            self._register_filters(name, getattr(bank, name))
+        self.register_buffer("avg_fr1", bank.avg_fr1, persistent=False)
+        self._blocks = bank.blocks()
+        self._freeze()
+
+    @property
+    def plan(self) -> PlanTF:
+        return self._plan
+
+    @property
+    def meta(self) -> ChannelTable:
+        """One row per output channel of the chosen format (see the class docstring)."""
+        return self._plan.table
+
+    @property
+    def paths(self) -> ChannelTable:
+        """One row per joint path: order 1, then (n2, n_fr, spin) of every second-order path."""
+        return self._plan.paths
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """Centre frequency xi1 (cycles per sample) of each output frequency row."""
+        return np.asarray(self._plan.first.psi1.xi)[self._plan.freq_rows]
+
+    @property
+    def output_shape(self) -> tuple[int, ...]:
+        return self._plan.output_shape
+
+    def bank(self) -> BankTF:
+        p = self._plan
+        return BankTF(
+            self._filters("phi", p.first.log2_T + 1), self._filters("psi1", len(p.first_groups)),
+            self._filters("psi2", len(p.time_blocks)), self._filters("fr", len(p.freq_groups)),
+            self._filters("avg_fr", len(p.freq_groups)), self.avg_fr1, *self._blocks,
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return timefrequency_scattering_with_plan(x, self._plan, self._prepared_bank(x))
