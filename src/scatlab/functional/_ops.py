@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -113,24 +114,32 @@ def _filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks)
     return acc
 
 
-def filter_subsample_many(z_hat: torch.Tensor, specs) -> tuple[torch.Tensor, ...]:
+def filter_subsample_many(z_hat: torch.Tensor, specs) -> Iterator[torch.Tensor]:
     """Spectra of (z * h) subsampled by ``factor`` along the axes that ``blocks`` index, up to
-    1/factor^ndim, for every (h, factor, blocks) of ``specs``: the sums over the periods (blocks)
-    of the products.
+    1/factor^ndim, for every (h, factor, blocks) of ``specs``, in order: the sums over the periods
+    (blocks) of the products.
 
     Multiplies block by block and accumulates in place, so neither the full-size product nor a
     temporary per block is formed; blocks where h is negligible are skipped (significant_blocks).
-    The filters ``h`` are expected pre-divided by factor^ndim. One call per input shared by
-    several filters (e.g. the wavelets of every scale) keeps the backward pass to one gradient buffer.
+    The filters ``h`` are expected pre-divided by factor^ndim. When autograd records, one node
+    computes every output, so that the backward pass keeps one gradient buffer for ``z_hat``;
+    otherwise each output is computed when the iterator reaches it (one alive at a time).
     """
-    return _FilterSubsample.apply(z_hat, tuple(specs))
+    specs = tuple(specs)
+    if not (torch.is_grad_enabled() and z_hat.requires_grad):
+        yield from (_filter_subsample(z_hat, h, factor, blocks) for h, factor, blocks in specs)
+        return
+    outputs = list(_FilterSubsample.apply(z_hat, specs))
+    for i in range(len(outputs)):
+        output, outputs[i] = outputs[i], None  # the caller holds it alone: freed as soon as it is used
+        yield output
 
 
 def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) -> torch.Tensor:
     """:func:`filter_subsample_many` with one filter."""
     if factor == 1:
         return z_hat * h
-    return filter_subsample_many(z_hat, [(h, factor, blocks)])[0]
+    return next(filter_subsample_many(z_hat, [(h, factor, blocks)]))
 
 
 def lowpass_matrix(h_f: np.ndarray, factor: int, crop: int, out_len: int) -> np.ndarray:

@@ -123,7 +123,7 @@ def _real_crop(y: torch.Tensor, start: int, stop: int) -> torch.Tensor:
 def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     """x: (B, padded_length) real. Returns (B, n_channels, output_length).
 
-    Each spectrum feeds all its filters in one filter_subsample_many call: x_hat the low-pass and
+    Each spectrum feeds all its filters through one filter_subsample_many: x_hat the low-pass and
     every first-order group, |x * psi_{lambda1}|^ the low-pass and every second-order block.
     """
     B = x.shape[0]
@@ -131,24 +131,25 @@ def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     start, stop = plan.start[k_out], plan.stop[k_out]
     x_hat = torch.fft.fft(x).unsqueeze(1)  # (B, 1, N)
     specs = [_phi(bank, 0, k_out)] + [(bank.psi1[i], 2**g.k1, bank.psi1_blocks[i]) for i, g in enumerate(plan.groups)]
-    s0, *y1 = filter_subsample_many(x_hat, specs)
+    outputs = filter_subsample_many(x_hat, specs)
+    order0 = _real_crop(next(outputs), start, stop)
     order1, order2 = [], []
     for i, g in enumerate(plan.groups):
         # |x * psi_{lambda1}| for the wavelets of scale j1, subsampled by 2^k1
-        u1_hat = torch.fft.fft(modulus(torch.fft.ifft(y1[i]))).unsqueeze(2)  # (B, n1, 1, N / 2^k1)
+        u1_hat = torch.fft.fft(modulus(torch.fft.ifft(next(outputs)))).unsqueeze(2)  # (B, n1, 1, N / 2^k1)
         specs = [_phi(bank, g.k1, k_out)] + [
             (bank.psi2[i][b.start - g.n2_start: b.stop - g.n2_start], 2**b.k2, periods)
             for b, periods in zip(g.blocks, bank.psi2_blocks[i])]
-        s1, *y2 = filter_subsample_many(u1_hat, specs)
-        order1.append(_real_crop(s1.squeeze(2), start, stop))
+        second = filter_subsample_many(u1_hat, specs)
+        order1.append(_real_crop(next(second).squeeze(2), start, stop))
         blocks = []
-        for b, y in zip(g.blocks, y2):
+        for b in g.blocks:
             k = g.k1 + b.k2
-            u2_hat = torch.fft.fft(modulus(torch.fft.ifft(y)))
+            u2_hat = torch.fft.fft(modulus(torch.fft.ifft(next(second))))
             blocks.append(_real_crop(filter_subsample(u2_hat, *_phi(bank, k, k_out)), start, stop))
         if blocks:
             order2.append(torch.cat(blocks, dim=2).reshape(B, -1, stop - start))
-    return torch.cat([_real_crop(s0, start, stop)] + order1 + order2, dim=1)
+    return torch.cat([order0] + order1 + order2, dim=1)
 
 
 @lru_cache(maxsize=16)

@@ -126,7 +126,7 @@ def _scatter(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
     x_hat = torch.fft.fft2(x).unsqueeze(1)
     y1 = filter_subsample_many(x_hat, [(bank.psi1[j1], 2**j1, bank.psi1_blocks[j1]) for j1 in range(J)])
     for j1 in range(J):
-        u1 = modulus(torch.fft.ifft2(y1[j1]))
+        u1 = modulus(torch.fft.ifft2(next(y1)))
         out.append(apply_lowpass_2d(u1, bank.rows[j1], bank.cols[j1]))
         scales = plan.second_order_scales(j1)
         if not scales:
@@ -134,8 +134,8 @@ def _scatter(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
         u1_hat = torch.fft.fft2(u1).unsqueeze(2)
         y2 = filter_subsample_many(u1_hat, [(bank.psi2[j1][i], 2 ** (j2 - j1), bank.psi2_blocks[j1][i])
                                             for i, j2 in enumerate(scales)])
-        per_scale = [apply_lowpass_2d(modulus(torch.fft.ifft2(y)), bank.rows[j2], bank.cols[j2])
-                     for y, j2 in zip(y2, scales)]
+        per_scale = [apply_lowpass_2d(modulus(torch.fft.ifft2(next(y2))), bank.rows[j2], bank.cols[j2])
+                     for j2 in scales]
         # channel order (theta1, j2, theta2) within this j1
         second.append(torch.cat(per_scale, dim=2).reshape((B, -1) + plan.output_shape))
     return torch.cat(out + second, dim=1)
