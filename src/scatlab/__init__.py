@@ -4,7 +4,7 @@ Public names only; optional dependencies (scikit-learn, matplotlib, kymatio) loa
 ``scatlab.sklearn.ScatteringTransformer`` needs scikit-learn.
 """
 from .errors import DataError, InvalidParameterError, ShapeError
-from .nn import RotoTranslationScattering2D, Scattering1D, Scattering2D, TimeFrequencyScattering
+from .nn import HarmonicScattering3D, RotoTranslationScattering2D, Scattering1D, Scattering2D, TimeFrequencyScattering
 from .numpy_api import scattering1d_numpy, scattering2d_numpy
 from .plan import ChannelTable
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 __all__ = [
     "ChannelTable",
     "DataError",
+    "HarmonicScattering3D",
     "InvalidParameterError",
     "RotoTranslationScattering2D",
     "Scattering1D",

@@ -44,6 +44,7 @@ EXPERIMENTS: tuple[str, ...] = (
     "fmnist-phase-collapse",
     "rotation",
     "audio",
+    "qm9",
 )
 
 Progress = Callable[..., Iterable]

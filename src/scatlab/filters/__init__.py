@@ -2,6 +2,7 @@
 from .frequential import frequential_bank
 from .littlewood_paley import FrameBounds, frame_bounds, littlewood_paley_sum
 from .morlet1d import gaussian_fourier_1d, morlet_fourier_1d, morlet_params_1d
+from .solid_harmonic import real_spherical_harmonics, solid_harmonic_fourier
 from .morlet2d import crop_fourier, morlet_bank_2d, orientation_angles
 
 __all__ = [
@@ -15,4 +16,6 @@ __all__ = [
     "crop_fourier",
     "morlet_bank_2d",
     "orientation_angles",
+    "real_spherical_harmonics",
+    "solid_harmonic_fourier",
 ]

@@ -1,0 +1,188 @@
+"""QM9 pipeline: CSV and .xyz readers, molecules and densities, cached sharded features, the experiment."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from scatlab.chem.features import FeatureSpec, Featurizer, featurize_cached, load_cached, shard_of, wait_for_chunks
+from scatlab.chem.molecules import GridSpec, Molecule, densities, valence_charge
+from scatlab.chem.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
+from scatlab.chem.xyz import parse_xyz, read_xyz
+from scatlab.errors import DataError, InvalidParameterError, ShapeError
+
+try:
+    QM9_DIR = qm9_dir()
+    HAVE_QM9 = all((QM9_DIR / f).is_file() for f in FILES)
+except DataError:
+    HAVE_QM9 = False
+needs_qm9 = pytest.mark.skipif(not HAVE_QM9, reason="QM9 needs `pip install qm9pack`")
+
+TINY = FeatureSpec(shape=(24, 20, 16), spacing=0.5, sigma=0.75, margin=1.9, J=1, L=1, integral_powers=(1.0, 2.0))
+
+
+@pytest.fixture(scope="module")
+def qm9_head():
+    if not HAVE_QM9:
+        pytest.skip("QM9 needs `pip install qm9pack`")
+    return load_qm9(limit=120)
+
+
+# ---------------------------------------------------------------- QM9 CSV
+
+
+@needs_qm9
+def test_qm9_first_rows_and_atomization_energies(qm9_head):
+    assert len(qm9_head) == 120 and qm9_head.n_skipped == 0
+    methane = qm9_head.molecules[0]
+    assert methane.symbols == ("C", "H", "H", "H", "H") and qm9_head.index[0] == 1
+    energy = qm9_head.atomization_kcal_mol
+    assert energy[0] == pytest.approx(-396.0, abs=0.5)  # methane, DATA.md
+    assert (energy < 0).all()
+
+
+def _write_csv(directory: Path, rows: list[dict]) -> None:
+    header = ["XYZ_file"] + list(COLUMNS)
+    for k, name in enumerate(FILES):
+        with open(directory / name, "w", newline="") as file:
+            writer = csv.DictWriter(file, header)
+            writer.writeheader()
+            if k == 0:
+                writer.writerows(rows)
+
+
+def _row(i, elements="['O','H','H']", xyz="[[0.,0.,0.],[0.96,0.,0.],[-0.24,0.93,0.]]", n=3, u0="-76.4"):
+    return {"XYZ_file": f"m{i}.xyz", "Index": str(i), "N_atoms": str(n), "Elements": elements, "XYZ_Ang": xyz,
+            "InternalEnergy_0K_au": u0}
+
+
+@pytest.mark.parametrize("bad, field", [
+    (dict(elements="['O','H','Xx']"), "Elements"), (dict(xyz="[[0.,0.,0.],[0.96,0.]]"), "XYZ_Ang"),
+    (dict(n=4), "N_atoms"), (dict(u0="abc"), "InternalEnergy_0K_au"),
+    (dict(xyz="[[0.,0.,nan],[1.,0.,0.],[0.,1.,0.]]"), "molecule"),
+])
+def test_malformed_qm9_row_names_the_field_and_is_skipped_only_when_asked(tmp_path, bad, field):
+    _write_csv(tmp_path, [_row(1), _row(2, **bad), _row(3)])
+    with pytest.raises(DataError, match=f"line 3.*'{field}'"):
+        load_qm9(tmp_path)
+    data = load_qm9(tmp_path, skip_bad=True)
+    assert len(data) == 2 and data.n_skipped == 1 and list(data.index) == [1, 3]
+
+
+def test_missing_qm9_files_name_the_install_command(tmp_path):
+    with pytest.raises(DataError, match="pip install qm9pack"):
+        load_qm9(tmp_path)
+
+
+# ---------------------------------------------------------------- .xyz files and molecules
+
+
+def test_xyz_reader_reads_frames_and_mathematica_exponents(tmp_path):
+    path = tmp_path / "two.xyz"
+    path.write_text("3\nwater\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 1.5*^-3\n\n2\n\nH 0 0 0\nH 0.74 0 0\n")
+    water, h2 = read_xyz(path)
+    assert water.name == "water" and water.symbols == ("O", "H", "H") and water.positions[2, 2] == 1.5e-3
+    assert len(h2) == 2 and np.allclose(h2.positions[1], [0.74, 0, 0])
+
+
+@pytest.mark.parametrize("text, message", [
+    ("", "no molecule"), ("x\n\n", "atom count"), ("0\nempty\n", "at least 1"), ("3\nw\nO 0 0 0\nH 1 0 0\n", "ends"),
+    ("2\nw\nO 0 0\nH 1 0 0\n", "line 3"), ("1\nw\nQq 0 0 0\n", "unknown element"), ("1\nw\nC nan 0 0\n", "NaN"),
+])
+def test_malformed_xyz_raises_a_clear_error(text, message):
+    with pytest.raises(DataError, match=message):
+        parse_xyz(text)
+
+
+def test_molecule_errors_and_valence():
+    with pytest.raises(DataError, match="empty"):
+        Molecule((), np.zeros((0, 3)))
+    with pytest.raises(ShapeError, match="shape"):
+        Molecule(("C", "H"), np.zeros((3, 3)))
+    assert list(valence_charge([1, 6, 8, 9, 16])) == [1, 4, 6, 7, 6]
+
+
+def test_densities_have_the_right_mass_and_a_too_large_molecule_is_refused():
+    grid = GridSpec((24, 20, 16), 0.5, 0.75, 1.9)
+    mol = parse_xyz("3\nw\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")[0]
+    rho = densities([mol], grid)[0]
+    assert rho.sum((1, 2, 3)) == pytest.approx([10, 8, 2], rel=1e-6)  # full, valence, core charges
+    long = Molecule(("C",) * 2, np.array([[0, 0, 0], [9.0, 0, 0]]), name="long")
+    with pytest.raises(ShapeError, match="'long' spans"):
+        densities([long], grid)
+
+
+# ---------------------------------------------------------------- cached, sharded, resumable features
+
+
+@needs_qm9
+def test_cache_resumes_identically_and_shards_agree(qm9_head, tmp_path):
+    mols, ids = list(qm9_head.molecules[:10]), qm9_head.index[:10]
+    first = featurize_cached(mols, ids, tmp_path / "a", TINY, chunk_size=4)
+    assert first["computed"] == 3
+    full, ok = load_cached(ids, tmp_path / "a", TINY, chunk_size=4)
+    assert ok.all() and full.shape == (10, 3 * len(Featurizer(TINY).scattering.meta))
+    chunk = next((tmp_path / "a" / TINY.key()).glob("chunk_000001.npz"))
+    chunk.unlink()  # as if interrupted before the second chunk was written
+    with pytest.raises(DataError, match="1 of 3 feature chunks are missing"):
+        load_cached(ids, tmp_path / "a", TINY, chunk_size=4)
+    again = featurize_cached(mols, ids, tmp_path / "a", TINY, chunk_size=4)
+    assert again["computed"] == 1 and again["cached"] == 2
+    np.testing.assert_array_equal(load_cached(ids, tmp_path / "a", TINY, chunk_size=4)[0], full)
+    for rank in (0, 1):
+        featurize_cached(mols, ids, tmp_path / "b", TINY, chunk_size=4, rank=rank, world=2)
+    np.testing.assert_array_equal(load_cached(ids, tmp_path / "b", TINY, chunk_size=4)[0], full)
+    assert not list((tmp_path / "a").rglob("*.tmp"))
+    with pytest.raises(InvalidParameterError, match="rank"):
+        featurize_cached(mols, ids, tmp_path / "c", TINY, rank=2, world=2)
+
+
+def test_ranks_come_from_torchrun_variables_and_rank_zero_waits_for_the_others(tmp_path, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    assert shard_of() == (1, 3)
+    water = parse_xyz("3\nw\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")[0]
+    featurize_cached([water] * 6, np.arange(6), tmp_path, TINY, chunk_size=2)  # rank 1 of 3: chunk 1 only
+    assert [p.name for p in sorted((tmp_path / TINY.key()).glob("chunk_*"))] == ["chunk_000001.npz"]
+    with pytest.raises(DataError, match="2 feature chunks.*every rank"):
+        wait_for_chunks(6, tmp_path, TINY, chunk_size=2, timeout_s=0.0, poll_s=0.0)
+
+
+def test_molecule_outside_the_grid_stops_the_run_unless_skipped(tmp_path):
+    good = parse_xyz("3\nw\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")[0]
+    long = Molecule(("C", "C"), np.array([[0, 0, 0], [30.0, 0, 0]]), name="long")
+    with pytest.raises(ShapeError, match="'long'.*skip_bad"):
+        featurize_cached([good, long], [1, 2], tmp_path, TINY, chunk_size=2)
+    featurize_cached([good, long], [1, 2], tmp_path, TINY, chunk_size=2, skip_bad=True)
+    features, ok = load_cached([1, 2], tmp_path, TINY, chunk_size=2)
+    assert list(ok) == [True, False] and np.isfinite(features[0]).all()
+
+
+# ---------------------------------------------------------------- the experiment
+
+
+@needs_qm9
+def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
+    from scatlab.experiments import qm9
+
+    cfg = dataclasses.replace(qm9.Config.quick(), read_limit=120, n_test=30, train_sizes=(40, 80), J=1, L=1,
+                              shape=TINY.shape, integral_powers=(1.0, 2.0), chunk_size=64,
+                              cache_dir=str(tmp_path / "cache"))
+    result = qm9.run(cfg, tmp_path, lambda it, **_: it)
+    m = result.metrics
+    assert set(m) >= {"test_mae_kcal_mol", "test_rmse_kcal_mol", "n_train", "molecules_per_s"}
+    assert m["n_train"] == 80 and all(np.isfinite(v) for v in m.values())
+    assert 0 < m["test_mae_kcal_mol"] <= m["test_rmse_kcal_mol"]
+    assert (tmp_path / result.figures[0]).stat().st_size > 0
+    assert [row[0] for row in result.tables[0][2]] == [40, 80]
+    assert m["test_mae_kcal_mol"] < m["atom_counts_mae_kcal_mol"]  # scattering beats counting atoms
+
+
+def test_quick_config_is_a_few_thousand_molecules():
+    from scatlab.experiments import qm9
+
+    quick = qm9.Config.quick()
+    assert 1000 <= quick.n_test + max(quick.train_sizes) <= 5000 and quick.spec == qm9.Config().spec
