@@ -25,6 +25,7 @@ from ._ops import apply_lowpass_2d, cast_complex, cast_real, filter_subsample_ma
 __all__ = ["Bank2D", "build_bank_2d", "scattering2d", "scattering2d_with_plan"]
 
 CHUNK_ELEMENTS = 2**20  # complex elements of the largest intermediate per batch chunk
+GROUP_ELEMENTS = 2**19  # complex elements of the second-order products per group of theta1
 
 
 @dataclass(frozen=True)
@@ -131,14 +132,22 @@ def _scatter(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
         scales = plan.second_order_scales(j1)
         if not scales:
             continue
-        u1_hat = torch.fft.fft2(u1).unsqueeze(2)
-        y2 = filter_subsample_many(u1_hat, [(bank.psi2[j1][i], 2 ** (j2 - j1), bank.psi2_blocks[j1][i])
-                                            for i, j2 in enumerate(scales)])
-        per_scale = [apply_lowpass_2d(modulus(torch.fft.ifft2(next(y2))), bank.rows[j2], bank.cols[j2])
-                     for j2 in scales]
-        # channel order (theta1, j2, theta2) within this j1
-        second.append(torch.cat(per_scale, dim=2).reshape((B, -1) + plan.output_shape))
+        # channel order (theta1, j2, theta2) within this j1; orientations theta1 in groups whose
+        # (B, group, L, M/2, N/2) products stay within GROUP_ELEMENTS (peak memory of large images)
+        n_groups = min(plan.L, -(-B * plan.L * plan.L * u1.shape[-2] * u1.shape[-1] // 4 // GROUP_ELEMENTS))
+        parts = [_second_order(u1_group, j1, scales, bank) for u1_group in u1.tensor_split(n_groups, dim=1)]
+        second.append(torch.cat(parts, dim=1).reshape((B, -1) + plan.output_shape))
     return torch.cat(out + second, dim=1)
+
+
+def _second_order(u1: torch.Tensor, j1: int, scales, bank: Bank2D) -> torch.Tensor:
+    """u1: (B, l, M, N) first-order moduli at scale j1. Returns (B, l, len(scales) * L, M', N')."""
+    u1_hat = torch.fft.fft2(u1).unsqueeze(2)
+    y2 = filter_subsample_many(u1_hat, [(bank.psi2[j1][i], 2 ** (j2 - j1), bank.psi2_blocks[j1][i])
+                                        for i, j2 in enumerate(scales)])
+    per_scale = [apply_lowpass_2d(modulus(torch.fft.ifft2(next(y2))), bank.rows[j2], bank.cols[j2])
+                 for j2 in scales]
+    return torch.cat(per_scale, dim=2)
 
 
 @lru_cache(maxsize=16)
