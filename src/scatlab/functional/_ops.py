@@ -36,6 +36,9 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, out = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph: the same formula, differentiable
+            scale = torch.where(out > 0, grad / out, 0.0)
+            return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
         # g / |z|, set to 0 where it is not finite (z = 0): one pass instead of a mask and a select
         scale = torch.nan_to_num_(grad / out, nan=0.0, posinf=0.0, neginf=0.0)
         # real and imaginary parts written by two real products (vectorized, no complex cast of
