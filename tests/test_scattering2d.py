@@ -280,6 +280,13 @@ def test_orientation_groups_match_one_pass(monkeypatch):
     torch.testing.assert_close(grad_split, grad_whole, rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("L, per_orientation, expected", [(8, 100, 4), (8, 60, 4), (6, 80, 3), (8, 500, 1), (7, 50, 7)])
+def test_orientation_groups_are_equal_divisors_within_budget(monkeypatch, L, per_orientation, expected):
+    engine = importlib.import_module("scatlab.functional.scattering2d")
+    monkeypatch.setattr(engine, "GROUP_ELEMENTS", 400)
+    assert engine._group_size(L, per_orientation) == expected
+
+
 def test_non_contiguous_input():
     S = scatlab.Scattering2D((24, 24), J=2, L=4)
     x = many_crops(24, 3)
