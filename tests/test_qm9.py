@@ -170,10 +170,13 @@ def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
 
     cfg = dataclasses.replace(qm9.Config.quick(), read_limit=120, n_test=30, train_sizes=(40, 80), J=1, L=1,
                               shape=TINY.shape, integral_powers=(1.0, 2.0), chunk_size=64,
-                              cache_dir=str(tmp_path / "cache"))
+                              cache_dir=str(tmp_path / "cache"), mlp_epochs=5, mlp_width=32)
     result = qm9.run(cfg, tmp_path, lambda it, **_: it)
     m = result.metrics
-    assert set(m) >= {"test_mae_kcal_mol", "test_rmse_kcal_mol", "n_train", "molecules_per_s"}
+    assert set(m) >= {"test_mae_kcal_mol", "test_rmse_kcal_mol", "n_train", "molecules_per_s",
+                      "test_mae_kcal_mol_log", "test_mae_kcal_mol_mlp"}
+    assert m["best_test_mae_kcal_mol"] == min(m["test_mae_kcal_mol"], m["test_mae_kcal_mol_log"],
+                                              m["test_mae_kcal_mol_mlp"], m["atom_counts_mae_kcal_mol"])
     assert m["n_train"] == 80 and all(np.isfinite(v) for v in m.values())
     assert 0 < m["test_mae_kcal_mol"] <= m["test_rmse_kcal_mol"]
     assert (tmp_path / result.figures[0]).stat().st_size > 0
