@@ -208,6 +208,20 @@ def test_fsdd_loader_errors(tmp_path):
         load_fsdd(tmp_path, (5, 10), 8192)
 
 
+@pytest.mark.parametrize("change, name", [
+    (dict(poolings=("max",)), "poolings"), (dict(logistic_Cs=(0.0,)), "logistic_Cs"),
+    (dict(validation_indices=(0, 5)), "validation_indices"), (dict(validation_indices=(5, 50)), "validation_indices"),
+    (dict(test_indices=(5, 10)), "test_indices"),
+])
+def test_audio_experiment_rejects_bad_settings_by_name(tmp_path, change, name):
+    import dataclasses
+
+    from scatlab.experiments import audio
+
+    with pytest.raises(InvalidParameterError, match=name):
+        audio.run(dataclasses.replace(audio.Config(), **change), tmp_path, lambda it, **_: it)
+
+
 @pytest.mark.slow
 def test_audio_experiment_quick(fsdd_dir, tmp_path):
     """The quick run end to end on real recordings (about a minute; the peer only if kymatio imports)."""
@@ -221,6 +235,8 @@ def test_audio_experiment_quick(fsdd_dir, tmp_path):
     assert m["n_train"] == 180 and m["n_test"] == 120
     for name in ("time", "jtfs"):
         assert 50 < m[f"test_accuracy_{name}"] <= 100 and m[f"feature_seconds_{name}"] > 0
+        assert 0 < m[f"validation_accuracy_{name}"] <= 100
+    assert {row[1] for row in result.tables[0][2]} <= {"mean", "flatten"}  # chosen pooling per representation
     try:
         import kymatio.torch  # noqa: F401
     except Exception:  # noqa: BLE001
