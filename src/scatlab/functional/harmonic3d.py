@@ -199,10 +199,10 @@ def _sum_of_squares(spectrum, blocks, n_groups, shape, second: bool):
         z = (z if len(b.index1) == N else z.index_select(-2, b.index1))[..., : b.filters.shape[-1]]
         z = (z[:, b.sources] if second else z) * b.filters
         if len(b.index0) < M:
-            z = z.new_zeros(z.shape[:2] + (M,) + z.shape[3:]).index_copy(2, b.index0, z)
+            z = z.new_zeros(z.shape[:2] + (M,) + z.shape[3:]).index_copy_(2, b.index0, z)
         z = torch.fft.ifft(z, dim=-3)
         if len(b.index1) < N:
-            z = z.new_zeros(z.shape[:3] + (N,) + z.shape[4:]).index_copy(3, b.index1, z)
+            z = z.new_zeros(z.shape[:3] + (N,) + z.shape[4:]).index_copy_(3, b.index1, z)
         y = torch.fft.irfft(torch.fft.ifft(z, dim=-2), n=O, dim=-1)
         out.index_add_(1, b.groups, y * y)
     return out
