@@ -15,6 +15,7 @@ statistics are per rank, as usual in DDP).
 """
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import io
 import os
@@ -33,7 +34,7 @@ from ..errors import DataError, InvalidParameterError
 from ..experiments.registry import Progress, no_progress
 from ..io.atomic import atomic_write
 
-__all__ = ["TrainSettings", "train", "evaluate", "seed_everything", "default_device", "init_distributed"]
+__all__ = ["TrainSettings", "train", "evaluate", "seed_everything", "default_device", "init_distributed", "close_distributed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +71,17 @@ def init_distributed() -> tuple[int, int]:
     """Initialize the process group under torchrun (WORLD_SIZE > 1): nccl on GPU, gloo on CPU; return (rank, world)."""
     if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", 1)) > 1:
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        atexit.register(close_distributed)
     return _rank_world()
+
+
+def close_distributed() -> None:
+    """Wait for every rank, then destroy the process group (nothing without one). Registered at exit
+    by init_distributed: gloo aborts (SIGABRT) a process that tears down while another rank still
+    talks to it."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 def _rank_world() -> tuple[int, int]:
