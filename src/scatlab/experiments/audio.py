@@ -95,27 +95,27 @@ def load_fsdd(data_dir: str | Path, indices: tuple[int, int], n_samples: int) ->
         raise DataError(f"The FSDD folder '{folder}' does not exist. Set Config.data_dir to the directory holding"
                         " recordings/{digit}_{speaker}_{index}.wav (../shared/data/fsdd on the project machine).")
     signals, labels = [], []
-    for path in sorted(folder.glob("*.wav")):
-        match = FILE_NAME.fullmatch(path.name)
-        if match is None or not indices[0] <= int(match[3]) < indices[1]:
-            continue
+    for path, digit, _ in _fsdd_files(data_dir, indices):
         x, _ = read_audio(path)
         out = np.zeros(n_samples, dtype=np.float32)
         x = x[:n_samples]
         peak = np.abs(x).max()
         out[: len(x)] = x / peak if peak > 0 else x
         signals.append(out)
-        labels.append(int(match[1]))
+        labels.append(digit)
     if not signals:
         raise DataError(f"No FSDD recording with index in [{indices[0]}, {indices[1]}) under '{folder}'.")
     return np.stack(signals), np.asarray(labels)
 
 
-def _recording_indices(data_dir: str | Path, indices: tuple[int, int]) -> np.ndarray:
-    """The recording index of every file load_fsdd(data_dir, indices, ...) returns, in its order."""
-    names = sorted(p.name for p in (Path(data_dir) / "recordings").glob("*.wav"))
-    found = [int(m[3]) for m in map(FILE_NAME.fullmatch, names) if m is not None]
-    return np.asarray([i for i in found if indices[0] <= i < indices[1]])
+def _fsdd_files(data_dir: str | Path, indices: tuple[int, int]) -> list[tuple[Path, int, int]]:
+    """(path, digit, recording index) of the recordings with index in [start, stop), sorted by name."""
+    files = []
+    for path in sorted((Path(data_dir) / "recordings").glob("*.wav")):
+        match = FILE_NAME.fullmatch(path.name)
+        if match is not None and indices[0] <= int(match[3]) < indices[1]:
+            files.append((path, int(match[1]), int(match[3])))
+    return files
 
 
 def _check(cfg: Config) -> None:
@@ -195,8 +195,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     torch.manual_seed(cfg.seed)
     x_train, y_train = load_fsdd(cfg.data_dir, cfg.train_indices, cfg.n_samples)
     x_test, y_test = load_fsdd(cfg.data_dir, cfg.test_indices, cfg.n_samples)
-    held_out = _recording_indices(cfg.data_dir, cfg.train_indices)
-    held_out = (held_out >= cfg.validation_indices[0]) & (held_out < cfg.validation_indices[1])
+    held_out = np.array([cfg.validation_indices[0] <= index < cfg.validation_indices[1]
+                         for *_, index in _fsdd_files(cfg.data_dir, cfg.train_indices)])
     transforms = {
         "time": Scattering1D(cfg.n_samples, J=cfg.J, Q=cfg.Q, normalize="resolution", padding=cfg.padding),
         "jtfs": TimeFrequencyScattering(cfg.n_samples, J=cfg.J, Q=cfg.Q, J_fr=cfg.J_fr, Q_fr=cfg.Q_fr, F=cfg.F,
