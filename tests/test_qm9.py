@@ -189,3 +189,12 @@ def test_quick_config_is_a_few_thousand_molecules():
 
     quick = qm9.Config.quick()
     assert 1000 <= quick.n_test + max(quick.train_sizes) <= 5000 and quick.spec == qm9.Config().spec
+
+
+@pytest.mark.parametrize("change", [dict(mlp_epochs=-1), dict(mlp_width=0)])
+def test_experiment_rejects_bad_mlp_settings_by_name(tmp_path, change):
+    from scatlab.experiments import qm9
+
+    name = next(iter(change))
+    with pytest.raises(InvalidParameterError, match=name):
+        qm9.run(dataclasses.replace(qm9.Config.quick(), cache_dir=str(tmp_path), **change), tmp_path, lambda it, **_: it)

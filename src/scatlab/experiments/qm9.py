@@ -95,6 +95,9 @@ def _check(cfg: Config) -> None:
     if cfg.n_test < 2 or not cfg.train_sizes or min(cfg.train_sizes) < cfg.cv_folds:
         raise InvalidParameterError(f"Config needs n_test >= 2 and every training size >= cv_folds"
                                     f" ({cfg.cv_folds}); got n_test={cfg.n_test}, train_sizes={cfg.train_sizes}.")
+    if cfg.mlp_epochs < 0 or cfg.mlp_width < 1:
+        raise InvalidParameterError(f"Config needs mlp_epochs >= 0 (0: no residual MLP) and mlp_width >= 1; got"
+                                    f" mlp_epochs={cfg.mlp_epochs}, mlp_width={cfg.mlp_width}.")
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
