@@ -111,6 +111,24 @@ def test_models_shapes():
         PhaseCollapseNet((28, 28), nonlinearity="relu")
 
 
+
+def test_collapse_block_matrix_equals_convolution(monkeypatch):
+    """The dense fixed-filtering matrix and the strided convolution compute the same block, values and gradients."""
+    from scatlab.learning import models
+    x = torch.rand(3, 5, 14, 14, dtype=torch.float64, requires_grad=True)
+    outputs = []
+    for limit in (models.DENSE_OPERATOR_ELEMENTS, 0):  # 0: the matrix exceeds the limit, the convolution runs
+        monkeypatch.setattr(models, "DENSE_OPERATOR_ELEMENTS", limit)
+        seed_everything(0)
+        block = models._CollapseBlock(5, 4, 4, "soft-threshold", 7, (14, 14)).double()
+        assert (block.operator is None) == (limit == 0)
+        with torch.no_grad():
+            block.threshold.fill_(0.1)
+        y = block(x)
+        outputs.append((y, *torch.autograd.grad((y * y.detach().cos()).sum(), [x, block.P.weight, block.threshold])))
+    for dense, conv in zip(*outputs):
+        torch.testing.assert_close(dense, conv, rtol=1e-6, atol=1e-6)  # the matrix is stored in float32
+
 # ---------------------------------------------------------------------------- checkpoint / resume
 
 

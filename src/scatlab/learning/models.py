@@ -109,13 +109,45 @@ def _fixed_filters(L: int, size: int) -> torch.Tensor:
     return torch.as_tensor(bank, dtype=torch.float32)[:, None]
 
 
-class _CollapseBlock(nn.Module):
-    """Fixed filtering with stride 2, nonlinearity rho, learned 1x1 matrix P, BatchNorm without affine."""
+DENSE_OPERATOR_ELEMENTS = 2**24  # largest fixed-filtering matrix (64 MB in float32) used instead of the convolution
 
-    def __init__(self, c_in: int, c_out: int, L: int, nonlinearity: str, size: int):
+
+def _filtering_operator(filters: torch.Tensor, shape: tuple[int, int]) -> torch.Tensor | None:
+    """The fixed filtering of an M x N map as one (M N, K M' N') matrix, or None when it exceeds
+    :data:`DENSE_OPERATOR_ELEMENTS`.
+
+    Reflect padding then convolution with stride 2 is linear: its matrix is its response to the M N
+    unit impulses. On the small maps of these networks one matrix product replaces a convolution
+    of B C single-channel images, whose backward dominated the training step (5x faster on 28 x 28).
+    """
+    M, N = shape
+    out_elements = filters.shape[0] * ((M + 1) // 2) * ((N + 1) // 2)
+    if M * N * out_elements > DENSE_OPERATOR_ELEMENTS:
+        return None
+    impulses = torch.eye(M * N, dtype=torch.float64).reshape(M * N, 1, M, N)
+    return _filter(impulses, filters.double()).reshape(M * N, out_elements).to(filters.dtype)
+
+
+def _filter(x: torch.Tensor, filters: torch.Tensor) -> torch.Tensor:
+    """(n, 1, M, N) -> (n, K, ceil(M/2), ceil(N/2)): reflect padding, convolution with the K filters, stride 2."""
+    pad = filters.shape[-1] // 2
+    return F.conv2d(F.pad(x, (pad,) * 4, mode="reflect"), filters, stride=2)
+
+
+class _CollapseBlock(nn.Module):
+    """Fixed filtering with stride 2, nonlinearity rho, learned 1x1 matrix P, BatchNorm without affine.
+
+    The fixed filtering of the (M, N) input maps is one matrix product when small enough
+    (:func:`_filtering_operator`), else a convolution; both compute the same linear map.
+    """
+
+    def __init__(self, c_in: int, c_out: int, L: int, nonlinearity: str, size: int, shape: tuple[int, int]):
         super().__init__()
         self.L, self.nonlinearity = L, nonlinearity
-        self.register_buffer("filters", _fixed_filters(L, size))
+        filters = _fixed_filters(L, size)
+        operator = _filtering_operator(filters, shape)
+        self.register_buffer("filters", filters if operator is None else None, persistent=False)
+        self.register_buffer("operator", operator, persistent=False)
         per_channel = 1 + (L if nonlinearity == "modulus" else 2 * L)
         self.threshold = nn.Parameter(torch.zeros(c_in * L)) if nonlinearity == "soft-threshold" else None
         self.P = nn.Conv2d(c_in * per_channel, c_out, 1, bias=False)
@@ -123,17 +155,19 @@ class _CollapseBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, C, M, N = x.shape
-        pad = self.filters.shape[-1] // 2
-        y = F.conv2d(F.pad(x.reshape(B * C, 1, M, N), (pad,) * 4, mode="reflect"), self.filters, stride=2)
-        y = y.reshape(B, C, 1 + 2 * self.L, *y.shape[-2:])
-        low, real, imag = y[:, :, 0], y[:, :, 1:1 + self.L], y[:, :, 1 + self.L:]
+        K, M2, N2 = 1 + 2 * self.L, (M + 1) // 2, (N + 1) // 2
+        if self.operator is not None:
+            y = (x.reshape(B * C, M * N) @ self.operator).reshape(B, C, K, M2, N2)
+        else:
+            y = _filter(x.reshape(B * C, 1, M, N), self.filters).reshape(B, C, K, M2, N2)
+        low, real, imag = y.split([1, self.L, self.L], dim=2)  # split: a backward without zero-filled copies
         if self.nonlinearity == "modulus":
             high = torch.sqrt(real**2 + imag**2 + 1e-12).flatten(1, 2)
         else:
             amplitude = torch.sqrt(real**2 + imag**2 + 1e-12).flatten(1, 2)
             gain = F.relu(1 - self.threshold.abs()[None, :, None, None] / amplitude)
             high = torch.cat([real.flatten(1, 2) * gain, imag.flatten(1, 2) * gain], dim=1)
-        return self.norm(self.P(torch.cat([low, high], dim=1)))
+        return self.norm(self.P(torch.cat([low.flatten(1, 2), high], dim=1)))
 
 
 class PhaseCollapseNet(nn.Module):
@@ -151,7 +185,7 @@ class PhaseCollapseNet(nn.Module):
         self.input_norm = nn.BatchNorm2d(1, affine=False)
         blocks, c_in, (M, N) = [], 1, shape
         for c_out in widths:
-            blocks.append(_CollapseBlock(c_in, c_out, L, nonlinearity, filter_size))
+            blocks.append(_CollapseBlock(c_in, c_out, L, nonlinearity, filter_size, (M, N)))
             c_in, M, N = c_out, (M + 1) // 2, (N + 1) // 2
         self.blocks = nn.Sequential(*blocks)
         self.fc = nn.Linear(c_in * M * N, num_classes, bias=False)
