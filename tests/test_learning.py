@@ -233,3 +233,17 @@ def test_residual_mlp_corrects_the_ridge_on_a_nonlinear_target():
     both = fit_residual_mlp(x[train], y[train], x[test], alpha=alpha, epochs=60, width=64, batch_size=64)
     ridge_mae, both_mae = np.abs(ridge - y[test]).mean(), np.abs(both - y[test]).mean()
     assert both_mae < 0.7 * ridge_mae, (both_mae, ridge_mae)
+
+
+def test_phase_collapse_learning_rates_per_model(tmp_path, monkeypatch):
+    seen = {}
+
+    def record(build, models, data, runs, settings, *rest):
+        seen.update({m: settings(m, 60000, 0).lr for m in models})
+        raise StopIteration
+
+    monkeypatch.setattr(fmnist_phase_collapse, "fashion_tensors", lambda *a: None)
+    monkeypatch.setattr(fmnist_phase_collapse, "train_regimes", record)
+    with pytest.raises(StopIteration):
+        fmnist_phase_collapse.run(fmnist_phase_collapse.Config(lr=0.05, lr_fixed_filters=0.005), tmp_path, no_progress)
+    assert seen == {"phase-collapse": 0.005, "soft-threshold": 0.005, "resnet": 0.05}

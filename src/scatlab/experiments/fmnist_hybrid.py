@@ -58,7 +58,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed)
     results = train_regimes(
         lambda name: build_model(name, width=cfg.width, blocks=cfg.blocks), cfg.models, data, runs,
-        lambda n, seed: TrainSettings(epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full,
+        lambda _model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full,
                                       batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
         Path(out_dir) / "checkpoints", {"width": cfg.width, "blocks": cfg.blocks, "n_test": cfg.n_test}, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)

@@ -11,7 +11,10 @@ soft-thresholding of the amplitude that keeps the phase loses several points: th
 concentrates the class means, the thresholding does not. This experiment trains the three
 networks of :mod:`scatlab.learning.models` ('phase-collapse', 'soft-threshold', 'resnet') on
 class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` seeds; 60,000 with
-one seed) and reports the test accuracy, mean ± std. Runs checkpoint after every epoch and a rerun
+one seed) and reports the test accuracy, mean ± std. The bias-free networks of fixed filters take
+a ten times smaller learning rate than the ResNet: on a validation split (6,000 training images,
+5,000 other training images held out, 4 epochs) phase collapse reached 80.6 % at lr 0.05, 86.5 %
+at 0.01 and 87.8 % at 0.005. Runs checkpoint after every epoch and a rerun
 resumes them. Targets of the full run: phase collapse >= 93.5 % and within one point of the ResNet.
 """
 from __future__ import annotations
@@ -44,7 +47,8 @@ class Config:
     epochs_small: int = 100  # epochs below 60000 images
     epochs_full: int = 30  # epochs on 60000 images
     batch_size: int = 128  # global batch size
-    lr: float = 0.05  # initial learning rate (cosine schedule)
+    lr: float = 0.05  # initial learning rate of the ResNet (cosine schedule)
+    lr_fixed_filters: float = 0.005  # initial learning rate of the phase-collapse and soft-threshold networks
     weight_decay: float = 5e-4  # L2 penalty
     seed: int = 0  # first seed (subset, initialization, sample order)
 
@@ -61,8 +65,9 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed)
     results = train_regimes(
         lambda name: build_model(name, widths=cfg.widths, L=cfg.L), cfg.models, data, runs,
-        lambda n, seed: TrainSettings(epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full,
-                                      batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
+        lambda model, n, seed: TrainSettings(
+            epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full, batch_size=cfg.batch_size,
+            lr=cfg.lr if model == "resnet" else cfg.lr_fixed_filters, weight_decay=cfg.weight_decay, seed=seed),
         Path(out_dir) / "checkpoints", {"widths": list(cfg.widths), "L": cfg.L, "n_test": cfg.n_test}, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
     headline = f"accuracy_mean_phase_collapse_n{max(cfg.train_sizes)}"

@@ -38,12 +38,12 @@ def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> d
 
 
 def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], data: dict[str, torch.Tensor],
-                  runs: list[tuple[int, int]], settings: Callable[[int, int], TrainSettings], checkpoints: Path,
+                  runs: list[tuple[int, int]], settings: Callable[[str, int, int], TrainSettings], checkpoints: Path,
                   identity: dict, progress: Progress) -> dict[tuple[str, int, int], dict]:
     """Train every model on every (training size n, seed) of ``runs``; return test accuracy and times.
 
     ``data`` holds x_train (N, 1, M, M), y_train, x_test, y_test; the subset of size n for a seed is
-    :func:`balanced_subsets` (labels, (n,), seed). ``settings(n, seed)`` gives the optimization;
+    :func:`balanced_subsets` (labels, (n,), seed). ``settings(model, n, seed)`` gives the optimization;
     each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it.
     """
     out = {}
@@ -53,7 +53,7 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
             seed_everything(seed)
             model = build(model_name)
             start = time.perf_counter()
-            history = train(model, data["x_train"][index], data["y_train"][index], settings(n, seed),
+            history = train(model, data["x_train"][index], data["y_train"][index], settings(model_name, n, seed),
                             checkpoint=checkpoints / f"{model_name}_n{n}_s{seed}.pt", resume=True,
                             identity={**identity, "model": model_name, "n": n}, progress=progress)
             out[model_name, n, seed] = {"test_accuracy": evaluate(model, data["x_test"], data["y_test"]),
