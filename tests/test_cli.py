@@ -1,5 +1,6 @@
 """The scatlab command line: info, transform, bench, reproduce argument errors."""
 import os
+import re
 import sys
 import types
 from pathlib import Path
@@ -11,6 +12,7 @@ from PIL import Image
 
 import scatlab
 from scatlab import cli
+from scatlab.experiments.registry import configure
 from scatlab.io import read_audio, read_image
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -111,6 +113,23 @@ def test_reproduce_unknown_experiment_lists_the_known_ones(tmp_path, capsys):
     line = _error_line(capsys)
     assert "no_such_experiment" in line and "stability" in line
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("option, message", [("epochs=3", "'KEY'.*epochs_full"), ("epochs_full", "KEY=VALUE"),
+                                             ("epochs_full=many", "takes int values")])
+def test_reproduce_bad_option_fails_before_running(tmp_path, capsys, option, message):
+    argv = ["reproduce", "fmnist-hybrid", "fmnist-phase-collapse", "--set", option, "--out", str(tmp_path)]
+    assert cli.main(argv) == 2
+    assert re.search(message, _error_line(capsys))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reproduce_options_are_typed_by_the_config():
+    cfg = configure("fmnist-phase-collapse", options={"data_dir": "/data/cifar-10-batches-py", "epochs_full": "15",
+                                                      "train_sizes": "1000,60000", "models": "resnet", "lr": "1"})
+    assert (cfg.data_dir, cfg.epochs_full, cfg.train_sizes, cfg.models, cfg.lr) == \
+        ("/data/cifar-10-batches-py", 15, (1000, 60000), ("resnet",), 1.0)
+    assert configure("qm9", quick=True, options={"read_limit": "None"}).read_limit is None
 
 
 def test_argparse_errors_exit_2():

@@ -7,7 +7,8 @@ import pickle
 import numpy as np
 import pytest
 
-from scatlab.datasets import FASHION_MNIST_DIR, load_cifar10, load_cifar_batch, load_idx, load_mnist
+from scatlab.datasets import (FASHION_MNIST_DIR, dataset_format, load_cifar10, load_cifar_batch, load_classification,
+                              load_idx, load_mnist)
 from scatlab.errors import DataError, InvalidParameterError
 
 INSTALL_HINT = "apt-get install dataset-fashion-mnist"
@@ -155,3 +156,24 @@ def test_cifar_errors(tmp_path):
         load_cifar_batch(tmp_path / "test_batch")
     with pytest.raises(InvalidParameterError, match="'split'"):
         load_cifar10(tmp_path, "valid")
+
+
+def test_load_classification_detects_the_format(tmp_path):
+    cifar, mnist, empty = tmp_path / "cifar", tmp_path / "mnist", tmp_path / "empty"
+    for d in (cifar, mnist, empty):
+        d.mkdir()
+    write_cifar(cifar)
+    write_split(mnist, n=20)
+    write_split(mnist, n=10, split="t10k")
+    assert (dataset_format(cifar), dataset_format(mnist)) == ("cifar", "mnist")
+    x, y = load_classification(cifar, "test")
+    assert x.shape == (12, 3, 32, 32) and y.shape == (12,)
+    x, y = load_classification(mnist, "train")
+    assert x.shape == (20, 1, 28, 28) and y.dtype == np.int64
+    assert load_classification(mnist, "test")[0].shape == (10, 1, 28, 28)
+    with pytest.raises(DataError, match="holds no image data set.*idx3-ubyte.*data_batch_1"):
+        load_classification(empty, "train")
+    with pytest.raises(DataError, match="does not exist"):
+        load_classification(tmp_path / "missing", "train")
+    with pytest.raises(InvalidParameterError, match="'split'"):
+        load_classification(cifar, "validation")

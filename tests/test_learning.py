@@ -104,6 +104,8 @@ def test_models_shapes():
     for name in MODELS:
         model = build_model(name, width=1, blocks=1, widths=(8, 16), L=4)
         assert model(x).shape == (2, 10)
+        color = build_model(name, (32, 32), in_channels=3, width=1, blocks=1, widths=(8, 16), L=4)  # CIFAR-10
+        assert color(torch.randn(2, 3, 32, 32)).shape == (2, 10)
     collapse = PhaseCollapseNet((28, 28), widths=(8,), L=4)
     assert not [n for n, p in collapse.named_parameters() if "bias" in n]  # no biases, no learned spatial filter
     assert all(p.shape[-2:] == (1, 1) for n, p in collapse.named_parameters() if n.endswith("P.weight"))
@@ -242,8 +244,56 @@ def test_phase_collapse_learning_rates_per_model(tmp_path, monkeypatch):
         seen.update({m: settings(m, 60000, 0).lr for m in models})
         raise StopIteration
 
-    monkeypatch.setattr(fmnist_phase_collapse, "fashion_tensors", lambda *a: None)
+    monkeypatch.setattr(fmnist_phase_collapse, "image_tensors",
+                        lambda *a: {"x_train": torch.zeros(1, 1, 28, 28), "y_train": torch.zeros(60000)})
     monkeypatch.setattr(fmnist_phase_collapse, "train_regimes", record)
     with pytest.raises(StopIteration):
         fmnist_phase_collapse.run(fmnist_phase_collapse.Config(lr=0.05, lr_fixed_filters=0.005), tmp_path, no_progress)
     assert seen == {"phase-collapse": 0.005, "soft-threshold": 0.005, "resnet": 0.05}
+
+
+def write_cifar_from_fashion(directory, per_class: int = 30, n_test: int = 100) -> None:
+    """Real Fashion-MNIST images as CIFAR-10 python batches: padded to 32 x 32, three channels
+    weighted differently, ``per_class`` training images per class over the five batches."""
+    import pickle
+
+    from scatlab.datasets import load_mnist
+
+    x, y = load_mnist(FASHION_MNIST_DIR, "train")
+    index = np.concatenate([np.flatnonzero(y == c)[:per_class] for c in range(10)])
+    index = np.random.default_rng(0).permutation(index)
+    x_test, y_test = load_mnist(FASHION_MNIST_DIR, "test")
+
+    def color(images):
+        padded = np.pad(images, ((0, 0), (2, 2), (2, 2)))
+        return np.stack([padded, padded * 3 // 4, padded // 2], axis=1).reshape(len(images), 3072).astype(np.uint8)
+
+    parts = np.array_split(index, 5)
+    batches = {f"data_batch_{i + 1}": (color(x[part]), y[part]) for i, part in enumerate(parts)}
+    batches["test_batch"] = (color(x_test[:n_test]), y_test[:n_test])
+    for name, (data, labels) in batches.items():
+        with open(directory / name, "wb") as file:
+            pickle.dump({b"data": data, b"labels": [int(v) for v in labels]}, file)
+
+
+@needs_fmnist
+@pytest.mark.parametrize("module", [fmnist_linear, fmnist_hybrid, fmnist_phase_collapse])
+def test_experiments_run_on_cifar_format_files(tmp_path, module):
+    data = tmp_path / "cifar-10-batches-py"
+    data.mkdir()
+    write_cifar_from_fashion(data)
+    cfg = dataclasses.replace(module.Config.quick(), data_dir=str(data), n_test=100)
+    if module is fmnist_linear:
+        cfg = dataclasses.replace(cfg, train_sizes=(100, 300), classifiers=("logistic",))
+    else:
+        cfg = dataclasses.replace(cfg, train_sizes=(200,), epochs_small=1)
+    result = module.run(cfg, tmp_path / "out", no_progress)
+    if module is fmnist_linear:
+        dims = dict(result.tables[1][2])
+        assert dims["pixels"] == 3 * 32 * 32
+        assert dims["J2-o2-log"] == 3 * 81 * 8 * 8  # each colour channel scattered: K = 81 channels of 8 x 8
+        assert result.metrics["test_error_J2_o2_log_logistic_n300"] < 60  # chance: 90 %
+    else:
+        assert 0 <= result.metrics["test_accuracy"] <= 100
+        checkpoint = torch.load(next((tmp_path / "out" / "checkpoints").glob("*.pt")), weights_only=False)
+        assert checkpoint["identity"]["images"] == [3, 32, 32]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 
 from tqdm import tqdm
 
-from .errors import DataError, InvalidParameterError, ShapeError
+from .errors import DataError, InvalidParameterError, ShapeError, parameter_error
 from .synthesis import command as synthesize_command
 
 __all__ = ["main", "build_parser"]
@@ -53,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quick", action="store_true", help="the fast variant of every experiment")
     reproduce.add_argument("--out", default="results", metavar="DIR", help="output directory (default: results)")
     reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.add_argument("--set", action="append", default=[], dest="options", metavar="KEY=VALUE",
+                           help="change a field of the experiments' Config, e.g. --set data_dir=DIR (MNIST or CIFAR-10"
+                                " files) or --set train_sizes=(1000,60000); repeatable")
     return parser
 
 
@@ -119,12 +122,24 @@ def _bench(argv: list[str]) -> int:
     return int(bench.main(argv) or 0)
 
 
+def _options(pairs: list[str]) -> dict[str, str]:
+    """KEY=VALUE strings as a dictionary; anything else raises."""
+    options = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise parameter_error("scatlab reproduce", "--set", "KEY=VALUE, e.g. --set epochs_full=15", pair)
+        options[key.strip()] = value
+    return options
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .experiments.registry import experiment_names, reproduce
     from .report import build_report
 
     names = experiment_names(args.names)
-    records = reproduce(names, args.out, quick=args.quick, seed=args.seed, progress=_progress)
+    records = reproduce(names, args.out, quick=args.quick, seed=args.seed, progress=_progress,
+                        options=_options(args.options))
     report = build_report(args.out)
     for record in records:
         line = f"{record['experiment']}: {record['status']} in {record['wall_time_s']:.1f} s"

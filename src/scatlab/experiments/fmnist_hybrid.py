@@ -18,7 +18,7 @@ import dataclasses
 from pathlib import Path
 
 from ..learning.models import build_model
-from ..learning.regimes import fashion_tensors, regime_runs, summarize, train_regimes
+from ..learning.regimes import image_tensors, regime_runs, summarize, train_regimes
 from ..learning.training import TrainSettings, init_distributed
 from .registry import Progress, Result
 
@@ -31,15 +31,15 @@ TARGET = 94.0  # hybrid accuracy (%) of the full run
 class Config:
     """Parameters of the hybrid experiment; the defaults are the full run (hours on CPU)."""
 
-    data_dir: str = "/usr/share/datasets/fashion-mnist"  # the four gzipped IDX files
+    data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
     models: tuple[str, ...] = ("hybrid", "wrn")  # learning.models.build_model names
     train_sizes: tuple[int, ...] = (100, 500, 1000, 60000)  # class-balanced training subsets
-    repeats: int = 3  # seeds per size below 60000 (one seed at 60000)
+    repeats: int = 3  # seeds per size below the full training set (one seed on all of it)
     n_test: int = 10000  # first n_test test images
     width: int = 4  # WRN widening factor k (16k, 32k, 64k channels)
     blocks: int = 2  # WRN basic blocks per stage (depth 6 blocks + 2)
-    epochs_small: int = 100  # epochs below 60000 images
-    epochs_full: int = 30  # epochs on 60000 images
+    epochs_small: int = 100  # epochs below the full training set
+    epochs_full: int = 30  # epochs on the full training set (60,000 Fashion-MNIST images)
     batch_size: int = 128  # global batch size
     lr: float = 0.1  # initial learning rate (cosine schedule)
     weight_decay: float = 5e-4  # L2 penalty
@@ -54,18 +54,22 @@ class Config:
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     """Train the models of ``cfg`` on every training size and seed (DDP under torchrun); return the accuracy table."""
     init_distributed()
-    data = fashion_tensors(cfg.data_dir, cfg.n_test)
-    runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed)
+    data = image_tensors(cfg.data_dir, cfg.n_test)
+    full = len(data["y_train"])
+    runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed, full)
     results = train_regimes(
-        lambda name: build_model(name, width=cfg.width, blocks=cfg.blocks), cfg.models, data, runs,
-        lambda _model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < 60000 else cfg.epochs_full,
-                                      batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay, seed=seed),
+        lambda name: build_model(name, tuple(data["x_train"].shape[-2:]),
+                                 in_channels=data["x_train"].shape[1], width=cfg.width, blocks=cfg.blocks),
+        cfg.models, data, runs,
+        lambda _model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < full else cfg.epochs_full,
+                                              batch_size=cfg.batch_size, lr=cfg.lr, weight_decay=cfg.weight_decay,
+                                              seed=seed),
         Path(out_dir) / "checkpoints", {"width": cfg.width, "blocks": cfg.blocks, "n_test": cfg.n_test}, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
     headline = f"accuracy_mean_hybrid_n{max(cfg.train_sizes)}"
     if headline in metrics:
         metrics["test_accuracy"] = metrics[headline]  # the hybrid network at the largest size
-    table = (f"Fashion-MNIST test accuracy (%) on {cfg.n_test} images, mean ± std (seeds)",
+    table = (f"Test accuracy (%) on {cfg.n_test} test images of {Path(cfg.data_dir).name}, mean ± std (seeds)",
              ["training size", *cfg.models], rows)
     return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))
 

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ..datasets import FASHION_MNIST_DIR, load_mnist
+from ..datasets import FASHION_MNIST_DIR, load_classification
 from ..errors import InvalidParameterError
 from ..learning.features import log_features, order_channels, scattering_features
 from ..learning.linear import CLASSIFIERS, make_classifier
@@ -43,7 +43,7 @@ PEER_ACCURACY = 90.25  # Kymatio 0.3.0 J=2 L=8 + standardization + logistic regr
 class Config:
     """Parameters of the Fashion-MNIST linear-classification experiment; the defaults are the full run."""
 
-    data_dir: str = str(FASHION_MNIST_DIR)  # directory of the four gzipped IDX files
+    data_dir: str = str(FASHION_MNIST_DIR)  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
     train_sizes: tuple[int, ...] = (300, 1000, 2000, 5000, 10000, 60000)  # nested, class-balanced subsets
     n_test: int = 10000  # first n_test test images
     # pixels or J{J}-o{order}[-log]; every one is classified by every classifier
@@ -83,8 +83,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     if unknown or not cfg.classifiers or not cfg.train_sizes:
         raise InvalidParameterError(f"Config.classifiers must be among {CLASSIFIERS} and Config.train_sizes"
                                     f" non-empty; got {cfg.classifiers}, {cfg.train_sizes}.")
-    x_train, y_train = load_mnist(cfg.data_dir, "train")
-    x_test, y_test = load_mnist(cfg.data_dir, "t10k")
+    x_train, y_train = load_classification(cfg.data_dir, "train")  # (n, C, M, N): each channel is scattered
+    x_test, y_test = load_classification(cfg.data_dir, "test")
     x_test, y_test = x_test[:cfg.n_test], y_test[:cfg.n_test]
     subsets = balanced_subsets(y_train, tuple(sorted(cfg.train_sizes)), cfg.seed)
     pool = subsets[max(cfg.train_sizes)]  # the nested subsets all lie in the largest one
@@ -103,12 +103,14 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     errors: dict[tuple[str, str, int], float] = {}
     fit_s: dict[tuple[str, str, int], float] = {}
     runs = [(c, n) for c in cfg.classifiers for n in sorted(cfg.train_sizes)]
+    dims: dict[str, int] = {}
     for rep in progress(cfg.representations, desc="representations", total=len(cfg.representations)):
         f_train, f_test = _features(specs[rep], raw, train_pool, test_images, cfg)
+        dims[rep] = f_train.shape[1]
         for clf, n in runs:
             errors[rep, clf, n], fit_s[rep, clf, n] = _fit(f_train[position[n]], y_train[pool][position[n]], f_test,
                                                            y_test, clf, cfg)
-    return Result(metrics=_metrics(errors, fit_s, extraction_s, cfg), tables=_tables(errors, fit_s, specs, raw, cfg),
+    return Result(metrics=_metrics(errors, fit_s, extraction_s, cfg), tables=_tables(errors, fit_s, dims, cfg),
                   notes=_notes(errors, cfg))
 
 
@@ -135,7 +137,7 @@ def _features(spec: tuple[int, int, bool] | None, raw: dict, train: np.ndarray, 
     J, order, log = spec
     S, s_train, s_test = raw[J]
     channels = order_channels(S, order)
-    out = [s[:, channels].reshape(len(s), -1) for s in (s_train, s_test)]
+    out = [s[..., channels, :, :].reshape(len(s), -1) for s in (s_train, s_test)]
     return tuple(log_features(f, cfg.log_eps) for f in out) if log else tuple(out)
 
 
@@ -172,20 +174,18 @@ def _order_pairs(cfg: Config) -> list[tuple[str, str]]:
             if "-o2" in rep and rep.replace("-o2", "-o1") in cfg.representations]
 
 
-def _tables(errors: dict, fit_s: dict, specs: dict, raw: dict, cfg: Config) -> list[tuple[str, list[str], list[list]]]:
+def _tables(errors: dict, fit_s: dict, dims: dict[str, int], cfg: Config) -> list[tuple[str, list[str], list[list]]]:
     columns = [(rep, clf) for clf in cfg.classifiers for rep in cfg.representations]
     curve = (
-        f"Test error (%) on {cfg.n_test} Fashion-MNIST test images vs training size (Bruna & Mallat TPAMI 2013,"
-        f" Table 4 form); Gaussian SVM exact up to {cfg.exact_max} samples, Nystroem ({cfg.n_components}) beyond",
+        f"Test error (%) on {cfg.n_test} test images of {Path(cfg.data_dir).name} vs training size (Bruna &"
+        f" Mallat TPAMI 2013, Table 4 form); Gaussian SVM exact up to {cfg.exact_max} samples, Nystroem ({cfg.n_components}) beyond",
         ["training size"] + [f"{rep} / {clf}" for rep, clf in columns],
         [[n] + [round(errors[rep, clf, n], 2) for rep, clf in columns] for n in sorted(cfg.train_sizes)],
     )
-    dims = (
+    dimensions = (
         "Representations: feature dimension",
         ["representation", "dimension"],
-        [[rep, 784 if spec is None else int(len(order_channels(raw[spec[0]][0], spec[1]))
-                                               * np.prod(raw[spec[0]][0].output_shape[1:]))]
-         for rep, spec in specs.items()],
+        [[rep, dims[rep]] for rep in cfg.representations],
     )
     n = max(cfg.train_sizes)
     times = (
@@ -193,7 +193,7 @@ def _tables(errors: dict, fit_s: dict, specs: dict, raw: dict, cfg: Config) -> l
         ["representation", *cfg.classifiers],
         [[rep] + [round(fit_s[rep, clf, n], 1) for clf in cfg.classifiers] for rep in cfg.representations],
     )
-    return [curve, dims, times]
+    return [curve, dimensions, times]
 
 
 def _notes(errors: dict, cfg: Config) -> list[str]:

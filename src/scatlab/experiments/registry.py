@@ -8,11 +8,13 @@ underscores in the module's) defining
 - ``run(cfg, out_dir, progress) -> Result``: writes its figures (PNG) in ``out_dir``.
 
 Registering an experiment is adding its module name to :data:`EXPERIMENTS`; modules are imported
-only when run. The runner writes ``DIR/NAME/results.json`` atomically, also when the experiment
+only when run. Any field of ``Config`` can be changed from the command line (``--set KEY=VALUE``,
+:func:`configure`). The runner writes ``DIR/NAME/results.json`` atomically, also when the experiment
 fails (with the error), so that the report shows every attempted experiment.
 """
 from __future__ import annotations
 
+import ast
 import dataclasses
 import datetime
 import importlib
@@ -23,18 +25,18 @@ import random
 import subprocess
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import torch
 
-from ..errors import DataError, parameter_error
+from ..errors import DataError, InvalidParameterError, parameter_error
 from ..io.atomic import atomic_write_json
 
-__all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "run_experiment", "reproduce",
-           "versions", "git_commit"]
+__all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "configure", "run_experiment",
+           "reproduce", "versions", "git_commit"]
 
 EXPERIMENTS: tuple[str, ...] = (
     "stability",
@@ -85,18 +87,72 @@ def load(name: str) -> ModuleType:
     return importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
 
 
+def configure(name: str, *, quick: bool = False, seed: int = 0, options: Mapping[str, str] | None = None):
+    """The ``Config`` of experiment ``name``: the full or quick one, with ``seed``, then ``options``.
+
+    ``options`` maps field names to their values as typed on the command line (``--set
+    KEY=VALUE``): Python literals (``60000``, ``(100, 60000)``, ``0.01``, ``True``, ``None``) or
+    plain text for strings such as paths. A value is checked against the type of the field's
+    default; a scalar given for a tuple field becomes a one-element tuple.
+    """
+    module = load(name)
+    cfg = dataclasses.replace(module.Config.quick() if quick else module.Config(), seed=seed)
+    fields = {f.name for f in dataclasses.fields(cfg)}
+    changes = {}
+    for key, text in (options or {}).items():
+        if key not in fields:
+            raise parameter_error(f"scatlab reproduce {name} --set", "KEY", f"one of {sorted(fields)}", key)
+        changes[key] = _option_value(name, key, text, getattr(cfg, key))
+    return dataclasses.replace(cfg, **changes)
+
+
+def _option_value(name: str, key: str, text: str, default):
+    """``text`` read as a literal of the type of ``default`` (text as is for a string field)."""
+    if isinstance(default, str):
+        return text
+    value = _literal(text)
+    if default is None:  # an optional field: any literal, or the text
+        return value
+    if isinstance(default, tuple):
+        if isinstance(value, str):  # unquoted words: a comma-separated list, e.g. hybrid,wrn
+            value = [_literal(part.strip()) for part in text.strip("()[] ").split(",") if part.strip()]
+        items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
+        if len({type(item) for item in default}) != 1:  # empty or mixed: taken as written
+            return items
+        return tuple(_typed(name, key, text, item, type(default[0])) for item in items)
+    return _typed(name, key, text, value, type(default))
+
+
+def _literal(text: str):
+    """The Python literal ``text`` denotes, or the text itself."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def _typed(name: str, key: str, text: str, value, kind: type):
+    if kind is float and type(value) is int:
+        return float(value)
+    if type(value) is not kind:
+        raise InvalidParameterError(f"The option {key} of experiment {name} takes {kind.__name__} values;"
+                                    f" got {text!r}.")
+    return value
+
+
 def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed: int = 0,
-                   progress: Progress = no_progress) -> dict:
+                   progress: Progress = no_progress, options: Mapping[str, str] | None = None) -> dict:
     """Run one experiment in ``out_root/name`` and write its ``results.json``; return the record.
 
     Random generators (Python, NumPy, torch) are seeded with ``seed``, which also replaces the
-    config's ``seed``. An exception inside the experiment is recorded (status 'failed', error,
-    traceback) instead of propagating.
+    config's ``seed``; ``options`` change other fields of the config (see :func:`configure`). An
+    exception inside the experiment is recorded (status 'failed', error, traceback) instead of
+    propagating.
     """
     module = load(name)
+    cfg = configure(name, quick=quick, seed=seed, options=options)
     out_dir = Path(out_root) / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    cfg = dataclasses.replace(module.Config.quick() if quick else module.Config(), seed=seed)
     record = {"experiment": name, "status": "ok", "error": None, "traceback": None,
               "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": []}
     _seed_everything(seed)
@@ -113,10 +169,15 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
 
 
 def reproduce(names: Sequence[str], out_root: str | Path, *, quick: bool = False, seed: int = 0,
-              progress: Progress = no_progress) -> list[dict]:
-    """Run the named experiments (all if empty) one after the other; return their records."""
+              progress: Progress = no_progress, options: Mapping[str, str] | None = None) -> list[dict]:
+    """Run the named experiments (all if empty) one after the other; return their records.
+
+    ``options`` are checked against every selected experiment before the first one starts.
+    """
     selected = experiment_names(names)
-    return [run_experiment(name, out_root, quick=quick, seed=seed, progress=progress)
+    for name in selected:
+        configure(name, quick=quick, seed=seed, options=options)
+    return [run_experiment(name, out_root, quick=quick, seed=seed, progress=progress, options=options)
             for name in progress(selected, desc="experiments", total=len(selected))]
 
 

@@ -34,7 +34,8 @@ def log_features(features: np.ndarray, eps: float) -> np.ndarray:
 @torch.no_grad()
 def scattering_features(S: Scattering2D, images: np.ndarray | torch.Tensor, *, batch_size: int = 1024,
                         progress: Progress = no_progress, desc: str = "scattering") -> np.ndarray:
-    """Scattering coefficients of ``images`` (n, M, N) as a float32 array (n, C, M', N').
+    """Scattering coefficients of ``images`` (n, ..., M, N) as a float32 array (n, ..., K, M', N')
+    (K channels of ``S`` per image channel).
 
     Images are processed in batches of ``batch_size`` on the device of ``S``. Under an initialized
     torch.distributed process group, rank r computes the contiguous r-th shard of the images and
@@ -52,7 +53,7 @@ def scattering_features(S: Scattering2D, images: np.ndarray | torch.Tensor, *, b
     starts = range(0, len(shard), batch_size)
     chunks = [S(shard[s:s + batch_size].to(device=device, dtype=torch.float32)).cpu().numpy()
               for s in progress(starts, desc=desc, total=len(starts))]
-    local = np.concatenate(chunks) if chunks else np.zeros((0,) + tuple(S.output_shape), dtype=np.float32)
+    local = np.concatenate(chunks) if chunks else np.zeros((0, *images.shape[1:-2], *S.output_shape), dtype=np.float32)
     if not distributed:
         return local
     gathered: list = [None] * world

@@ -1,4 +1,6 @@
-r"""Networks for the Fashion-MNIST experiments: scattering hybrids, phase collapse, ResNets.
+r"""Networks for the image classification experiments: scattering hybrids, phase collapse, ResNets.
+
+Every network takes (B, C, M, N) images: C = 1 for (Fashion-)MNIST, 3 for CIFAR-10.
 
 - :class:`WideResNet`: pre-activation wide ResNet (Zagoruyko & Komodakis, BMVC 2016) of depth
   6 n + 2 (n basic blocks per stage) and widths k (16, 32, 64);
@@ -82,19 +84,20 @@ class WideResNet(nn.Module):
 
 
 class ScatteringHybrid(nn.Module):
-    """Fixed scattering :math:`S_J x` (C channels at M/2^J) -> BatchNorm -> :class:`WideResNet` head."""
+    """Fixed scattering :math:`S_J x` of each input channel (K coefficients each, at M/2^J) -> the
+    C K maps -> BatchNorm -> :class:`WideResNet` head."""
 
-    def __init__(self, shape: tuple[int, int], num_classes: int = 10, *, J: int = 2, L: int = 8, blocks: int = 2,
-                 width: int = 2):
+    def __init__(self, shape: tuple[int, int], num_classes: int = 10, *, in_channels: int = 1, J: int = 2,
+                 L: int = 8, blocks: int = 2, width: int = 2):
         super().__init__()
         self.scattering = Scattering2D(shape, J=J, L=L)
-        channels = self.scattering.output_shape[0]
+        channels = in_channels * self.scattering.output_shape[0]
         self.bn = nn.BatchNorm2d(channels, affine=False)
         self.head = WideResNet(channels, num_classes, blocks=blocks, width=width, strides=(1, 1, 2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            s = self.scattering(x[:, 0])  # (B, C, M', N')
+            s = self.scattering(x).flatten(1, 2)  # (B, C, K, M', N') -> (B, C K, M', N')
         return self.head(self.bn(s))
 
 
@@ -174,16 +177,17 @@ class PhaseCollapseNet(nn.Module):
     """Blocks of :class:`_CollapseBlock` with widths ``widths``, then a linear classifier without bias.
 
     ``nonlinearity`` is 'modulus' (phase collapse) or 'soft-threshold' (amplitude reduction).
-    The input (B, 1, M, N) is first normalized by a BatchNorm without affine parameters.
+    The input (B, C, M, N) is first normalized by a BatchNorm without affine parameters.
     """
 
-    def __init__(self, shape: tuple[int, int], num_classes: int = 10, *, widths: tuple[int, ...] = (64, 128, 256),
-                 L: int = 8, nonlinearity: str = "modulus", filter_size: int = 7):
+    def __init__(self, shape: tuple[int, int], num_classes: int = 10, *, in_channels: int = 1,
+                 widths: tuple[int, ...] = (64, 128, 256), L: int = 8, nonlinearity: str = "modulus",
+                 filter_size: int = 7):
         super().__init__()
         if nonlinearity not in ("modulus", "soft-threshold"):
             raise parameter_error("PhaseCollapseNet", "nonlinearity", "'modulus' or 'soft-threshold'", nonlinearity)
-        self.input_norm = nn.BatchNorm2d(1, affine=False)
-        blocks, c_in, (M, N) = [], 1, shape
+        self.input_norm = nn.BatchNorm2d(in_channels, affine=False)
+        blocks, c_in, (M, N) = [], in_channels, shape
         for c_out in widths:
             blocks.append(_CollapseBlock(c_in, c_out, L, nonlinearity, filter_size, (M, N)))
             c_in, M, N = c_out, (M + 1) // 2, (N + 1) // 2
@@ -194,9 +198,9 @@ class PhaseCollapseNet(nn.Module):
         return self.fc(self.blocks(self.input_norm(x)).flatten(1))
 
 
-def build_model(name: str, shape: tuple[int, int] = (28, 28), num_classes: int = 10, *, width: int = 2,
-                blocks: int = 2, widths: tuple[int, ...] = (64, 128, 256), L: int = 8) -> nn.Module:
-    """A model of :data:`MODELS` for (B, 1, M, N) inputs.
+def build_model(name: str, shape: tuple[int, int] = (28, 28), num_classes: int = 10, *, in_channels: int = 1,
+                width: int = 2, blocks: int = 2, widths: tuple[int, ...] = (64, 128, 256), L: int = 8) -> nn.Module:
+    """A model of :data:`MODELS` for (B, in_channels, M, N) inputs.
 
     'hybrid': :class:`ScatteringHybrid` (J = 2); 'wrn': the same :class:`WideResNet` on pixels;
     'phase-collapse' / 'soft-threshold': :class:`PhaseCollapseNet` with the modulus or the
@@ -204,12 +208,12 @@ def build_model(name: str, shape: tuple[int, int] = (28, 28), num_classes: int =
     phase-collapse network has layers (``len(widths)`` stages x 1 block + stem + classifier).
     """
     if name == "hybrid":
-        return ScatteringHybrid(shape, num_classes, J=2, L=L, blocks=blocks, width=width)
+        return ScatteringHybrid(shape, num_classes, in_channels=in_channels, J=2, L=L, blocks=blocks, width=width)
     if name == "wrn":
-        return WideResNet(1, num_classes, blocks=blocks, width=width)
+        return WideResNet(in_channels, num_classes, blocks=blocks, width=width)
     if name == "resnet":
-        return WideResNet(1, num_classes, blocks=1, width=1)
+        return WideResNet(in_channels, num_classes, blocks=1, width=1)
     if name in ("phase-collapse", "soft-threshold"):
-        return PhaseCollapseNet(shape, num_classes, widths=widths, L=L,
+        return PhaseCollapseNet(shape, num_classes, in_channels=in_channels, widths=widths, L=L,
                                 nonlinearity="modulus" if name == "phase-collapse" else "soft-threshold")
     raise parameter_error("build_model", "name", f"one of {MODELS}", name)

@@ -14,12 +14,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..datasets import load_mnist
+from ..datasets import load_classification
 from ..errors import InvalidParameterError
 from ..experiments.registry import Progress
 from .training import TrainSettings, evaluate, seed_everything, train
 
-__all__ = ["balanced_subsets", "train_regimes", "fashion_tensors", "regime_runs", "summarize"]
+__all__ = ["balanced_subsets", "train_regimes", "image_tensors", "regime_runs", "summarize"]
 
 
 def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
@@ -42,7 +42,7 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
                   identity: dict, progress: Progress) -> dict[tuple[str, int, int], dict]:
     """Train every model on every (training size n, seed) of ``runs``; return test accuracy and times.
 
-    ``data`` holds x_train (N, 1, M, M), y_train, x_test, y_test; the subset of size n for a seed is
+    ``data`` holds x_train (N, C, M, M), y_train, x_test, y_test; the subset of size n for a seed is
     :func:`balanced_subsets` (labels, (n,), seed). ``settings(model, n, seed)`` gives the optimization;
     each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it.
     """
@@ -55,7 +55,8 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
             start = time.perf_counter()
             history = train(model, data["x_train"][index], data["y_train"][index], settings(model_name, n, seed),
                             checkpoint=checkpoints / f"{model_name}_n{n}_s{seed}.pt", resume=True,
-                            identity={**identity, "model": model_name, "n": n}, progress=progress)
+                            identity={**identity, "model": model_name, "n": n,
+                                      "images": list(data["x_train"].shape[1:])}, progress=progress)
             out[model_name, n, seed] = {"test_accuracy": evaluate(model, data["x_test"], data["y_test"]),
                                         "train_accuracy": history[-1]["train_accuracy"],
                                         "seconds": time.perf_counter() - start,
@@ -63,17 +64,18 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
     return out
 
 
-def fashion_tensors(data_dir: str | Path, n_test: int) -> dict[str, torch.Tensor]:
-    """Fashion-MNIST as float32 (N, 1, 28, 28) images in [0, 1] and int64 labels; the first ``n_test`` test images."""
-    x_train, y_train = load_mnist(data_dir, "train")
-    x_test, y_test = load_mnist(data_dir, "t10k")
-    return {"x_train": torch.as_tensor(x_train, dtype=torch.float32)[:, None] / 255,
+def image_tensors(data_dir: str | Path, n_test: int) -> dict[str, torch.Tensor]:
+    """The data set of ``data_dir`` (Fashion-MNIST, MNIST or CIFAR-10 files) as float32 (N, C, M, N)
+    images in [0, 1] and int64 labels; the first ``n_test`` test images."""
+    x_train, y_train = load_classification(data_dir, "train")
+    x_test, y_test = load_classification(data_dir, "test")
+    return {"x_train": torch.as_tensor(x_train, dtype=torch.float32) / 255,
             "y_train": torch.as_tensor(y_train),
-            "x_test": torch.as_tensor(x_test[:n_test], dtype=torch.float32)[:, None] / 255,
+            "x_test": torch.as_tensor(x_test[:n_test], dtype=torch.float32) / 255,
             "y_test": torch.as_tensor(y_test[:n_test])}
 
 
-def regime_runs(sizes: tuple[int, ...], repeats: int, seed: int, full: int = 60000) -> list[tuple[int, int]]:
+def regime_runs(sizes: tuple[int, ...], repeats: int, seed: int, full: int) -> list[tuple[int, int]]:
     """(n, seed) pairs: ``repeats`` seeds seed, seed + 1, ... per size below ``full``, one seed at ``full``."""
     return [(n, seed + k) for n in sorted(sizes) for k in range(repeats if n < full else 1)]
 
