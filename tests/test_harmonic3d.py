@@ -221,7 +221,7 @@ def _placed(molecules, grid):
 
 def test_featurizer_is_invariant_on_the_documented_grid():
     mol = parse_xyz(QM9_121)[0]
-    featurizer = Featurizer(FeatureSpec(L=2))
+    featurizer = Featurizer(FeatureSpec())
     rotated = Molecule(mol.symbols, mol.positions @ _rotation(7).T + np.array([3.0, -1.2, 0.4]))
     perm = np.random.default_rng(2).permutation(len(mol))
     permuted = Molecule(tuple(np.array(mol.symbols)[perm]), mol.positions[perm])

@@ -169,7 +169,8 @@ def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
     from scatlab.experiments import qm9
 
     cfg = dataclasses.replace(qm9.Config.quick(), read_limit=120, n_test=30, train_sizes=(40, 80), J=1, L=1,
-                              shape=TINY.shape, integral_powers=(1.0, 2.0), chunk_size=64,
+                              shape=TINY.shape, spacing=TINY.spacing, sigma=TINY.sigma,
+                              integral_powers=(1.0, 2.0), chunk_size=64,
                               cache_dir=str(tmp_path / "cache"), mlp_epochs=5, mlp_width=32)
     result = qm9.run(cfg, tmp_path, lambda it, **_: it)
     m = result.metrics
