@@ -12,6 +12,7 @@ from PIL import Image
 
 import scatlab
 from scatlab import cli
+from scatlab.errors import InvalidParameterError
 from scatlab.experiments.registry import configure
 from scatlab.io import read_audio, read_image
 
@@ -115,8 +116,10 @@ def test_reproduce_unknown_experiment_lists_the_known_ones(tmp_path, capsys):
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("option, message", [("epochs=3", "'KEY'.*epochs_full"), ("epochs_full", "KEY=VALUE"),
-                                             ("epochs_full=many", "takes int values")])
+@pytest.mark.parametrize("option, message", [
+    ("epochs=3", "'KEY'.*epochs_full"), ("epochs_full", "KEY=VALUE"), ("epochs_full=many", "expected an integer"),
+    ("train_sizes=", "one or more values"), ("data_dir=", "a value after '='"), ("seed=3", "--seed N"),
+])
 def test_reproduce_bad_option_fails_before_running(tmp_path, capsys, option, message):
     argv = ["reproduce", "fmnist-hybrid", "fmnist-phase-collapse", "--set", option, "--out", str(tmp_path)]
     assert cli.main(argv) == 2
@@ -129,7 +132,13 @@ def test_reproduce_options_are_typed_by_the_config():
                                                       "train_sizes": "1000,60000", "models": "resnet", "lr": "1"})
     assert (cfg.data_dir, cfg.epochs_full, cfg.train_sizes, cfg.models, cfg.lr) == \
         ("/data/cifar-10-batches-py", 15, (1000, 60000), ("resnet",), 1.0)
-    assert configure("qm9", quick=True, options={"read_limit": "None"}).read_limit is None
+    qm9 = configure("qm9", quick=True, options={"read_limit": "None", "spacing": "1/3", "shape": "48,36,30",
+                                                 "skip_bad": "True", "integral_powers": "1,2"})
+    assert (qm9.read_limit, qm9.spacing, qm9.shape, qm9.skip_bad, qm9.integral_powers) == \
+        (None, 1 / 3, (48, 36, 30), True, (1.0, 2.0))
+    for bad in ({"read_limit": "abc"}, {"shape": "48,36"}, {"skip_bad": "true"}):
+        with pytest.raises(InvalidParameterError, match=next(iter(bad))):
+            configure("qm9", options=bad)
 
 
 def test_argparse_errors_exit_2():

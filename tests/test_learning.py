@@ -288,12 +288,21 @@ def test_experiments_run_on_cifar_format_files(tmp_path, module):
     else:
         cfg = dataclasses.replace(cfg, train_sizes=(200,), epochs_small=1)
     result = module.run(cfg, tmp_path / "out", no_progress)
+    too_large = dataclasses.replace(cfg, train_sizes=(100, 60000))
+    with pytest.raises(InvalidParameterError, match=r"'train_sizes' \[60000\] exceed the 300 training.*=100,300"):
+        module.run(too_large, tmp_path / "too_large", no_progress)
+    assert not (tmp_path / "too_large" / "checkpoints").exists()  # refused before any training
     if module is fmnist_linear:
         dims = dict(result.tables[1][2])
         assert dims["pixels"] == 3 * 32 * 32
         assert dims["J2-o2-log"] == 3 * 81 * 8 * 8  # each colour channel scattered: K = 81 channels of 8 x 8
         assert result.metrics["test_error_J2_o2_log_logistic_n300"] < 60  # chance: 90 %
     else:
-        assert 0 <= result.metrics["test_accuracy"] <= 100
-        checkpoint = torch.load(next((tmp_path / "out" / "checkpoints").glob("*.pt")), weights_only=False)
-        assert checkpoint["identity"]["images"] == [3, 32, 32]
+        for path in (tmp_path / "out" / "checkpoints").glob("*.pt"):
+            checkpoint = torch.load(path, weights_only=False)
+            assert checkpoint["identity"]["images"] == [3, 32, 32]
+            assert checkpoint["identity"]["data_dir"] == str(data.resolve())
+            first = {"hybrid": "bn.running_mean", "wrn": "stem.weight", "phase-collapse": "input_norm.running_mean",
+                     "soft-threshold": "input_norm.running_mean", "resnet": "stem.weight"}[checkpoint["identity"]["model"]]
+            width = checkpoint["model"][first].shape[1 if first == "stem.weight" else 0]
+            assert width == (3 * 81 if checkpoint["identity"]["model"] == "hybrid" else 3)  # every colour channel used

@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--seed", type=int, default=0)
     reproduce.add_argument("--set", action="append", default=[], dest="options", metavar="KEY=VALUE",
                            help="change a field of the experiments' Config, e.g. --set data_dir=DIR (MNIST or CIFAR-10"
-                                " files) or --set train_sizes=(1000,60000); repeatable")
+                                " files) or --set train_sizes=1000,60000; repeatable")
     return parser
 
 

@@ -12,9 +12,9 @@ import numpy as np
 
 from ..errors import DataError, InvalidParameterError
 from .cifar import load_cifar10
-from .idx import load_mnist
+from .idx import FASHION_MNIST_DIR, load_mnist
 
-__all__ = ["load_classification", "dataset_format"]
+__all__ = ["load_classification", "dataset_format", "is_fashion_mnist"]
 
 
 def dataset_format(directory: str | Path) -> str:
@@ -42,3 +42,8 @@ def load_classification(directory: str | Path, split: str) -> tuple[np.ndarray, 
         return load_cifar10(directory, split)
     images, labels = load_mnist(directory, split)
     return images[:, None], labels
+
+
+def is_fashion_mnist(directory: str | Path) -> bool:
+    """Whether ``directory`` is the installed Fashion-MNIST, the data set our published targets refer to."""
+    return Path(directory).resolve() == FASHION_MNIST_DIR.resolve()

@@ -44,13 +44,14 @@ class Config:
 
     train_sizes: tuple[int, ...] = (1000, 2000, 5000, 10000, 20000, 50000, 110831)  # nested prefixes
     n_test: int = 10000  # held-out molecules (the first of the permutation)
-    shape: tuple[int, int, int] = (48, 36, 30)  # grid (points), see chem.features.FeatureSpec
-    spacing: float = 1 / 3  # Angstrom per grid point
-    sigma: float = 0.5  # width of the atomic Gaussians and of the finest wavelet (Angstrom)
-    margin: float = 1.9  # Angstrom kept free around the molecule in the box
-    J: int = 3  # scales 0 ... J
-    L: int = 2  # degrees 0 ... L (L = 2 rather than Kymatio's 3: 2x the featurization rate)
-    integral_powers: tuple[float, ...] = (0.5, 1.0, 2.0, 3.0)
+    # the grid and scattering of chem.features.FeatureSpec (its defaults and their reasons)
+    shape: tuple[int, int, int] = FeatureSpec.shape  # grid points
+    spacing: float = FeatureSpec.spacing  # Angstrom per grid point
+    sigma: float = FeatureSpec.sigma  # width of the atomic Gaussians and of the finest wavelet (Angstrom)
+    margin: float = FeatureSpec.margin  # Angstrom kept free around the molecule in the box
+    J: int = FeatureSpec.J  # scales 0 ... J
+    L: int = FeatureSpec.L  # degrees 0 ... L (L = 2 rather than Kymatio's 3: 2x the featurization rate)
+    integral_powers: tuple[float, ...] = FeatureSpec.integral_powers
     alphas: tuple[float, ...] = tuple(10.0 ** k for k in range(-10, 3))  # ridge penalties tried by CV
     cv_folds: int = 5
     cache_dir: str = str(Path.home() / ".cache" / "scatlab" / "qm9")  # feature chunks (resumable)

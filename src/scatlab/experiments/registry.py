@@ -14,9 +14,9 @@ fails (with the error), so that the report shows every attempted experiment.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
 import datetime
+import fractions
 import importlib
 import math
 import numbers
@@ -25,9 +25,10 @@ import random
 import subprocess
 import time
 import traceback
+import types
+import typing
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import torch
@@ -81,7 +82,7 @@ def experiment_names(names: Sequence[str] = ()) -> list[str]:
     return list(dict.fromkeys(names)) if names else list(EXPERIMENTS)
 
 
-def load(name: str) -> ModuleType:
+def load(name: str) -> types.ModuleType:
     """Import the module of the registered experiment ``name``."""
     experiment_names([name])
     return importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
@@ -90,54 +91,53 @@ def load(name: str) -> ModuleType:
 def configure(name: str, *, quick: bool = False, seed: int = 0, options: Mapping[str, str] | None = None):
     """The ``Config`` of experiment ``name``: the full or quick one, with ``seed``, then ``options``.
 
-    ``options`` maps field names to their values as typed on the command line (``--set
-    KEY=VALUE``): Python literals (``60000``, ``(100, 60000)``, ``0.01``, ``True``, ``None``) or
-    plain text for strings such as paths. A value is checked against the type of the field's
-    default; a scalar given for a tuple field becomes a one-element tuple.
+    ``options`` maps field names to values as typed on the command line (``--set KEY=VALUE``),
+    read by the field's annotation: ``int``, ``float`` (``0.01``, ``1e-3``, ``1/3``), ``bool``
+    (``True``/``False``), ``str`` (as typed, e.g. a path), ``X | None`` (``None`` or an X) and
+    tuples, written with commas (``100,500,60000`` or ``hybrid,wrn``).
     """
     module = load(name)
     cfg = dataclasses.replace(module.Config.quick() if quick else module.Config(), seed=seed)
-    fields = {f.name for f in dataclasses.fields(cfg)}
+    hints = typing.get_type_hints(type(cfg))
     changes = {}
     for key, text in (options or {}).items():
-        if key not in fields:
-            raise parameter_error(f"scatlab reproduce {name} --set", "KEY", f"one of {sorted(fields)}", key)
-        changes[key] = _option_value(name, key, text, getattr(cfg, key))
+        if key == "seed":
+            raise InvalidParameterError("Set the seed with --seed N, not --set seed=N (it also seeds the generators).")
+        if key not in hints:
+            raise parameter_error(f"scatlab reproduce {name} --set", "KEY", f"one of {sorted(hints)}", key)
+        try:
+            changes[key] = _parse(text.strip(), hints[key])
+        except ValueError as exc:
+            raise InvalidParameterError(f"--set {key}={text!r} for experiment {name}: {exc}"
+                                        f" (default: {getattr(cfg, key)!r}).") from None
     return dataclasses.replace(cfg, **changes)
 
 
-def _option_value(name: str, key: str, text: str, default):
-    """``text`` read as a literal of the type of ``default`` (text as is for a string field)."""
-    if isinstance(default, str):
+def _parse(text: str, kind):
+    """``text`` as a value of the annotation ``kind``; ValueError saying what was expected."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return None if text == "None" else _parse(text, options[0])
+    if typing.get_origin(kind) is tuple:
+        args = typing.get_args(kind)
+        items = [part.strip().strip("'\"") for part in text.strip("()[] ").split(",") if part.strip()]
+        kinds = [args[0]] * len(items) if args[-1] is Ellipsis else list(args)
+        if not items or len(kinds) != len(items):
+            raise ValueError(f"expected {len(kinds) if args[-1] is not Ellipsis else 'one or more'} values"
+                             " separated by commas")
+        return tuple(_parse(item, k) for item, k in zip(items, kinds))
+    if not text:
+        raise ValueError("expected a value after '='")
+    if kind is str:
         return text
-    value = _literal(text)
-    if default is None:  # an optional field: any literal, or the text
-        return value
-    if isinstance(default, tuple):
-        if isinstance(value, str):  # unquoted words: a comma-separated list, e.g. hybrid,wrn
-            value = [_literal(part.strip()) for part in text.strip("()[] ").split(",") if part.strip()]
-        items = tuple(value) if isinstance(value, (list, tuple)) else (value,)
-        if len({type(item) for item in default}) != 1:  # empty or mixed: taken as written
-            return items
-        return tuple(_typed(name, key, text, item, type(default[0])) for item in items)
-    return _typed(name, key, text, value, type(default))
-
-
-def _literal(text: str):
-    """The Python literal ``text`` denotes, or the text itself."""
+    if kind is bool:
+        if text not in ("True", "False"):
+            raise ValueError("expected True or False")
+        return text == "True"
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _typed(name: str, key: str, text: str, value, kind: type):
-    if kind is float and type(value) is int:
-        return float(value)
-    if type(value) is not kind:
-        raise InvalidParameterError(f"The option {key} of experiment {name} takes {kind.__name__} values;"
-                                    f" got {text!r}.")
-    return value
+        return int(text) if kind is int else float(fractions.Fraction(text))
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"expected {'an integer' if kind is int else 'a number such as 0.01, 1e-3 or 1/3'}") from None
 
 
 def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed: int = 0,

@@ -19,7 +19,7 @@ from ..errors import InvalidParameterError
 from ..experiments.registry import Progress
 from .training import TrainSettings, evaluate, seed_everything, train
 
-__all__ = ["balanced_subsets", "train_regimes", "image_tensors", "regime_runs", "summarize"]
+__all__ = ["balanced_subsets", "check_train_sizes", "train_regimes", "image_tensors", "regime_runs", "summarize"]
 
 
 def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
@@ -42,7 +42,7 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
                   identity: dict, progress: Progress) -> dict[tuple[str, int, int], dict]:
     """Train every model on every (training size n, seed) of ``runs``; return test accuracy and times.
 
-    ``data`` holds x_train (N, C, M, M), y_train, x_test, y_test; the subset of size n for a seed is
+    ``data`` holds x_train (N, C, M, N), y_train, x_test, y_test; the subset of size n for a seed is
     :func:`balanced_subsets` (labels, (n,), seed). ``settings(model, n, seed)`` gives the optimization;
     each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it.
     """
@@ -75,8 +75,18 @@ def image_tensors(data_dir: str | Path, n_test: int) -> dict[str, torch.Tensor]:
             "y_test": torch.as_tensor(y_test[:n_test])}
 
 
+def check_train_sizes(sizes: tuple[int, ...], full: int) -> None:
+    """Raise before any work if a training size exceeds the ``full`` training set."""
+    too_large = [n for n in sizes if n > full]
+    if too_large:
+        kept = ",".join(str(n) for n in sorted({*(n for n in sizes if n < full), full}))
+        raise InvalidParameterError(f"The 'train_sizes' {too_large} exceed the {full} training images of the data"
+                                    f" set; use sizes up to {full}, e.g. --set train_sizes={kept}.")
+
+
 def regime_runs(sizes: tuple[int, ...], repeats: int, seed: int, full: int) -> list[tuple[int, int]]:
     """(n, seed) pairs: ``repeats`` seeds seed, seed + 1, ... per size below ``full``, one seed at ``full``."""
+    check_train_sizes(sizes, full)
     return [(n, seed + k) for n in sorted(sizes) for k in range(repeats if n < full else 1)]
 
 
