@@ -17,6 +17,7 @@ from scatlab.experiments import fmnist_hybrid, fmnist_linear, fmnist_phase_colla
 from scatlab.learning.features import log_features, order_channels, scattering_features
 from scatlab.learning.linear import make_classifier
 from scatlab.learning.models import MODELS, PhaseCollapseNet, build_model
+from scatlab.learning import regimes
 from scatlab.learning.regimes import balanced_subsets
 from scatlab.learning.training import TrainSettings, close_distributed, seed_everything, train
 from scatlab.nn import Scattering2D
@@ -244,9 +245,9 @@ def test_phase_collapse_learning_rates_per_model(tmp_path, monkeypatch):
         seen.update({m: settings(m, 60000, 0).lr for m in models})
         raise StopIteration
 
-    monkeypatch.setattr(fmnist_phase_collapse, "image_tensors",
+    monkeypatch.setattr(regimes, "image_tensors",
                         lambda *a: {"x_train": torch.zeros(1, 1, 28, 28), "y_train": torch.zeros(60000)})
-    monkeypatch.setattr(fmnist_phase_collapse, "train_regimes", record)
+    monkeypatch.setattr(regimes, "train_regimes", record)
     with pytest.raises(StopIteration):
         fmnist_phase_collapse.run(fmnist_phase_collapse.Config(lr=0.05, lr_fixed_filters=0.005), tmp_path, no_progress)
     assert seen == {"phase-collapse": 0.005, "soft-threshold": 0.005, "resnet": 0.05}

@@ -27,9 +27,8 @@ import dataclasses
 from pathlib import Path
 
 from ..datasets import is_fashion_mnist
-from ..learning.models import build_model
-from ..learning.regimes import image_tensors, regime_runs, summarize, train_regimes
-from ..learning.training import TrainSettings, init_distributed
+from ..learning.regimes import summarize, train_experiment
+from ..learning.training import init_distributed
 from .registry import Progress, Result
 
 __all__ = ["Config", "run"]
@@ -67,20 +66,10 @@ class Config:
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     """Train the models of ``cfg`` on every training size and seed (DDP under torchrun); return the accuracy table."""
     init_distributed()
-    data = image_tensors(cfg.data_dir, cfg.n_test)
-    full = len(data["y_train"])
-    runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed, full)
-    results = train_regimes(
-        lambda name: build_model(name, tuple(data["x_train"].shape[-2:]),
-                                 in_channels=data["x_train"].shape[1], widths=cfg.widths, L=cfg.L),
-        cfg.models, data, runs,
-        lambda model, n, seed: TrainSettings(
-            epochs=cfg.epochs_small if n < full else cfg.epochs_full, batch_size=cfg.batch_size,
-            lr=cfg.lr_fixed_filters if model in FIXED_FILTER_MODELS else cfg.lr, weight_decay=cfg.weight_decay,
-            seed=seed),
-        Path(out_dir) / "checkpoints",
-        {"widths": list(cfg.widths), "L": cfg.L, "n_test": cfg.n_test, "data_dir": str(Path(cfg.data_dir).resolve())},
-        progress)
+    results = train_experiment(
+        cfg, {"widths": cfg.widths, "L": cfg.L},
+        lambda model: cfg.lr_fixed_filters if model in FIXED_FILTER_MODELS else cfg.lr,
+        {"widths": list(cfg.widths), "L": cfg.L}, out_dir, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
     headline = f"accuracy_mean_phase_collapse_n{max(cfg.train_sizes)}"
     if headline in metrics:

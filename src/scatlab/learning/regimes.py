@@ -17,9 +17,11 @@ from torch import nn
 from ..datasets import load_classification
 from ..errors import InvalidParameterError
 from ..experiments.registry import Progress
+from .models import build_model
 from .training import TrainSettings, evaluate, seed_everything, train
 
-__all__ = ["balanced_subsets", "check_train_sizes", "train_regimes", "image_tensors", "regime_runs", "summarize"]
+__all__ = ["balanced_subsets", "check_train_sizes", "train_regimes", "train_experiment", "image_tensors", "regime_runs",
+           "summarize"]
 
 
 def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> dict[int, np.ndarray]:
@@ -62,6 +64,26 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
                                         "seconds": time.perf_counter() - start,
                                         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
     return out
+
+
+def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identity: dict, out_dir: str | Path,
+                     progress: Progress) -> dict[tuple[str, int, int], dict]:
+    """Train ``cfg.models`` (built by :func:`build_model` with ``model_kwargs``) on the data set of
+    ``cfg.data_dir`` for every training size and seed of ``cfg``: the shared body of the network
+    experiments. ``lr(model)`` is the initial learning rate of each model; ``cfg.epochs_full``
+    applies on the whole training set, ``cfg.epochs_small`` below it. Checkpoints go to
+    ``out_dir/checkpoints`` with ``identity``, the test-set size and the data directory."""
+    data = image_tensors(cfg.data_dir, cfg.n_test)
+    full = len(data["y_train"])
+    runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed, full)
+    shape, channels = tuple(data["x_train"].shape[-2:]), data["x_train"].shape[1]
+    return train_regimes(
+        lambda name: build_model(name, shape, in_channels=channels, **model_kwargs), cfg.models, data, runs,
+        lambda model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < full else cfg.epochs_full,
+                                             batch_size=cfg.batch_size, lr=lr(model), weight_decay=cfg.weight_decay,
+                                             seed=seed),
+        Path(out_dir) / "checkpoints",
+        {**identity, "n_test": cfg.n_test, "data_dir": str(Path(cfg.data_dir).resolve())}, progress)
 
 
 def image_tensors(data_dir: str | Path, n_test: int) -> dict[str, torch.Tensor]:
