@@ -19,7 +19,8 @@ from scatlab.learning.linear import make_classifier
 from scatlab.learning.models import MODELS, PhaseCollapseNet, build_model
 from scatlab.learning import regimes
 from scatlab.learning.regimes import balanced_subsets
-from scatlab.learning.training import TrainSettings, close_distributed, seed_everything, train
+from scatlab.datasets import load_classification
+from scatlab.learning.training import TrainSettings, augment, close_distributed, seed_everything, train
 from scatlab.nn import Scattering2D
 
 needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
@@ -167,6 +168,48 @@ def test_resume_matches_uninterrupted(tmp_path):
     for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
         assert torch.equal(a, b), name
     assert resumed_history[-1]["loss"] == history[-1]["loss"]
+
+
+@needs_fmnist
+def test_augment_shifts_and_mirrors_real_images():
+    """On Fashion-MNIST images: each output is its image translated by at most max_shift pixels
+    (zeros entering) or that translation mirrored; the draws depend only on the generator."""
+    images, _ = load_classification(FASHION_MNIST_DIR, "test")
+    x = torch.as_tensor(images[:64], dtype=torch.float64) / 255
+    p = 2
+    out = augment(x, p, True, torch.Generator().manual_seed(3))
+    assert out.shape == x.shape
+    assert torch.equal(out, augment(x, p, True, torch.Generator().manual_seed(3)))
+    padded = torch.nn.functional.pad(x, (p, p, p, p))
+    shifts, mirrors = set(), 0
+    for i in range(len(x)):
+        matches = [(dy, dx, flip) for dy in range(2 * p + 1) for dx in range(2 * p + 1) for flip in (False, True)
+                   if torch.equal(out[i], (lambda c: c.flip(-1) if flip else c)(padded[i, :, dy:dy + 28, dx:dx + 28]))]
+        assert matches, f"image {i} is not a shifted (mirrored) copy"
+        shifts.add(matches[0][:2])
+        mirrors += matches[0][2]
+    assert len(shifts) > 5 and 10 < mirrors < 54  # translations vary, about half are mirrored
+    assert torch.equal(augment(x, 0, False, torch.Generator()), x)
+
+
+def test_resume_matches_uninterrupted_with_augmentation(tmp_path):
+    x, y = tiny_data()
+    settings = TrainSettings(epochs=2, batch_size=10, lr=0.05, max_shift=2, hflip=True)
+    reference, plain = tiny_model(), tiny_model()
+    train(reference, x, y, settings)
+    train(plain, x, y, dataclasses.replace(settings, max_shift=0, hflip=False))
+    assert any(not torch.equal(a, b) for a, b in zip(reference.parameters(), plain.parameters()))  # it augments
+
+    def stop_after_first(epoch, _):
+        if epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(tiny_model(), x, y, settings, checkpoint=tmp_path / "run.pt", resume=True, on_epoch_end=stop_after_first)
+    resumed = tiny_model()
+    train(resumed, x, y, settings, checkpoint=tmp_path / "run.pt", resume=True)
+    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
+        assert torch.equal(a, b), name
 
 
 def test_checkpoint_of_another_config(tmp_path):

@@ -69,10 +69,11 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
 def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identity: dict, out_dir: str | Path,
                      progress: Progress) -> dict[tuple[str, int, int], dict]:
     """Train ``cfg.models`` (built by :func:`build_model` with ``model_kwargs``) on the data set of
-    ``cfg.data_dir`` for every training size and seed of ``cfg``: the shared body of the network
-    experiments. ``lr(model)`` is the initial learning rate of each model; ``cfg.epochs_full``
-    applies on the whole training set, ``cfg.epochs_small`` below it. Checkpoints go to
-    ``out_dir/checkpoints`` with ``identity``, the test-set size and the data directory."""
+    ``cfg.data_dir`` for every training size and seed of ``cfg``, with the augmentation of
+    ``cfg.max_shift`` and ``cfg.hflip``: the shared body of the network experiments. ``lr(model)``
+    is the initial learning rate of each model; ``cfg.epochs_full`` applies on the whole training
+    set, ``cfg.epochs_small`` below it. Checkpoints go to ``out_dir/checkpoints`` with
+    ``identity``, the test-set size and the data directory."""
     data = image_tensors(cfg.data_dir, cfg.n_test)
     full = len(data["y_train"])
     runs = regime_runs(cfg.train_sizes, cfg.repeats, cfg.seed, full)
@@ -81,7 +82,7 @@ def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identi
         lambda name: build_model(name, shape, in_channels=channels, **model_kwargs), cfg.models, data, runs,
         lambda model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < full else cfg.epochs_full,
                                              batch_size=cfg.batch_size, lr=lr(model), weight_decay=cfg.weight_decay,
-                                             seed=seed),
+                                             max_shift=cfg.max_shift, hflip=cfg.hflip, seed=seed),
         Path(out_dir) / "checkpoints",
         {**identity, "n_test": cfg.n_test, "data_dir": str(Path(cfg.data_dir).resolve())}, progress)
 

@@ -5,7 +5,8 @@ Minimizes the mean cross-entropy :math:`-\frac1B\sum_i \log p_\theta(y_i | x_i)`
 (1 + \cos(\pi e / E))` per epoch (Loshchilov & Hutter, ICLR 2017).
 
 Determinism and resumption: the order of the samples in epoch e depends only on (seed, e) (a
-:class:`~torch.utils.data.DistributedSampler` with ``set_epoch``, also with one process), and
+:class:`~torch.utils.data.DistributedSampler` with ``set_epoch``, also with one process), their
+augmentation (:func:`augment`: random shifts and mirrors) on (seed, e, rank), and
 after every epoch a checkpoint holds the model, optimizer, scheduler and RNG states, written
 atomically; a resumed run therefore ends with the same weights as an uninterrupted one. Under
 torchrun (or any initialized process group), the model is wrapped in
@@ -34,7 +35,7 @@ from ..errors import DataError, InvalidParameterError
 from ..experiments.registry import Progress, no_progress
 from ..io.atomic import atomic_write
 
-__all__ = ["TrainSettings", "train", "evaluate", "seed_everything", "default_device", "init_distributed", "close_distributed"]
+__all__ = ["TrainSettings", "augment", "train", "evaluate", "seed_everything", "default_device", "init_distributed", "close_distributed"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,11 +47,33 @@ class TrainSettings:
     lr: float = 0.1  # initial learning rate, cosine-annealed to 0
     momentum: float = 0.9  # Nesterov momentum
     weight_decay: float = 5e-4  # L2 penalty
-    seed: int = 0  # seed of the sample order and of the RNGs
+    max_shift: int = 0  # augmentation: random translations of each training image by up to this many pixels
+    hflip: bool = False  # augmentation: mirror each training image left-right with probability 1/2
+    seed: int = 0  # seed of the sample order, of the augmentation and of the RNGs
 
     def __post_init__(self):
-        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise InvalidParameterError(f"TrainSettings needs epochs >= 1, batch_size >= 1 and lr > 0; got {self}.")
+        if self.epochs < 1 or self.batch_size < 1 or not self.lr > 0 or self.max_shift < 0:
+            raise InvalidParameterError(f"TrainSettings needs epochs >= 1, batch_size >= 1, lr > 0 and max_shift >= 0;"
+                                        f" got {self}.")
+
+
+def augment(x: torch.Tensor, max_shift: int, hflip: bool, generator: torch.Generator) -> torch.Tensor:
+    """Images x (B, C, M, N) translated by integer (dy, dx) drawn uniformly in [-max_shift, max_shift]^2
+    (zeros enter at the border) and, if ``hflip``, mirrored left-right with probability 1/2, each
+    image independently: the label-preserving deformations of the standard CIFAR/Fashion-MNIST
+    training recipe."""
+    B, _, M, N = x.shape
+    if max_shift > 0:
+        p = max_shift
+        offsets = torch.randint(0, 2 * p + 1, (2, B), generator=generator)
+        rows = (offsets[0][:, None] + torch.arange(M))[:, None, :, None]  # (B, 1, M, 1) in the padded image
+        cols = (offsets[1][:, None] + torch.arange(N))[:, None, None, :]
+        padded = F.pad(x, (p, p, p, p))
+        x = padded[torch.arange(B)[:, None, None, None], torch.arange(x.shape[1])[None, :, None, None], rows, cols]
+    if hflip:
+        mirrored = torch.rand(B, generator=generator) < 0.5
+        x = torch.where(mirrored[:, None, None, None], x.flip(-1), x)
+    return x
 
 
 def seed_everything(seed: int) -> None:
@@ -137,7 +160,10 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSet
     loader = DataLoader(TensorDataset(x, y), batch_size=settings.batch_size // world, sampler=sampler)
     for epoch in range(len(history) + 1, settings.epochs + 1):
         sampler.set_epoch(epoch)
-        record = _epoch(net, loader, optimizer, progress, f"epoch {epoch}/{settings.epochs}", device)
+        # the augmentation of epoch e depends only on (seed, e, rank), as the sample order: resumable
+        generator = torch.Generator().manual_seed(settings.seed * 1_000_003 + epoch * 1_009 + rank)
+        record = _epoch(net, loader, optimizer, progress, f"epoch {epoch}/{settings.epochs}", device,
+                        lambda xb: augment(xb, settings.max_shift, settings.hflip, generator))
         scheduler.step()
         record.update(epoch=epoch, lr=optimizer.param_groups[0]["lr"])
         if test is not None:
@@ -153,12 +179,12 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSet
 
 
 def _epoch(net: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer, progress: Progress, desc: str,
-           device: torch.device) -> dict:
+           device: torch.device, transform: Callable[[torch.Tensor], torch.Tensor]) -> dict:
     net.train()
     total_loss, correct, seen = 0.0, 0, 0
     bar = progress(loader, desc=desc, total=len(loader))
     for xb, yb in bar:
-        xb, yb = xb.to(device), yb.to(device)
+        xb, yb = transform(xb).to(device), yb.to(device)
         out = net(xb)
         loss = F.cross_entropy(out, yb)
         optimizer.zero_grad(set_to_none=True)
