@@ -175,9 +175,11 @@ def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
     result = qm9.run(cfg, tmp_path, lambda it, **_: it)
     m = result.metrics
     assert set(m) >= {"test_mae_kcal_mol", "test_rmse_kcal_mol", "n_train", "molecules_per_s",
-                      "test_mae_kcal_mol_log", "test_mae_kcal_mol_mlp"}
+                      "test_mae_kcal_mol_log", "test_mae_kcal_mol_mlp", "test_mae_kcal_mol_kernel"}
     assert m["best_test_mae_kcal_mol"] == min(m["test_mae_kcal_mol"], m["test_mae_kcal_mol_log"],
-                                              m["test_mae_kcal_mol_mlp"], m["atom_counts_mae_kcal_mol"])
+                                              m["test_mae_kcal_mol_mlp"], m["test_mae_kcal_mol_kernel"],
+                                              m["atom_counts_mae_kcal_mol"])
+    assert m["kernel_n_train"] == 80 and m["kernel_lengthscale"] in cfg.kernel_lengthscales
     assert m["n_train"] == 80 and all(np.isfinite(v) for v in m.values())
     assert 0 < m["test_mae_kcal_mol"] <= m["test_rmse_kcal_mol"]
     assert (tmp_path / result.figures[0]).stat().st_size > 0
@@ -192,8 +194,9 @@ def test_quick_config_is_a_few_thousand_molecules():
     assert 1000 <= quick.n_test + max(quick.train_sizes) <= 5000 and quick.spec == qm9.Config().spec
 
 
-@pytest.mark.parametrize("change", [dict(mlp_epochs=-1), dict(mlp_width=0)])
-def test_experiment_rejects_bad_mlp_settings_by_name(tmp_path, change):
+@pytest.mark.parametrize("change", [dict(mlp_epochs=-1), dict(mlp_width=0), dict(kernel_max_train=-1),
+                                    dict(kernel_lengthscales=()), dict(kernel_penalties=(0.0,))])
+def test_experiment_rejects_bad_regression_settings_by_name(tmp_path, change):
     from scatlab.experiments import qm9
 
     name = next(iter(change))
