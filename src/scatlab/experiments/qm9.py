@@ -67,8 +67,8 @@ class Config:
     mlp_epochs: int = 150  # epochs of the residual MLP at the largest training size (0: not fitted)
     mlp_width: int = 512  # hidden units per layer of the residual MLP
     kernel_max_train: int = 20000  # Gaussian kernel ridge on the residual: molecules it is fitted on (0: none)
-    kernel_lengthscales: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0)  # length scales tried (x sqrt(features))
-    kernel_penalties: tuple[float, ...] = (1e-5, 1e-3, 1e-1)  # kernel ridge penalties tried
+    kernel_lengthscales: tuple[float, ...] = (1.0, 2.0, 4.0)  # length scales tried (x sqrt(features))
+    kernel_penalties: tuple[float, ...] = (1e-7, 1e-5, 1e-3)  # kernel ridge penalties tried
     seed: int = 0  # permutation of the molecules (fixes the split and the cache layout)
 
     @classmethod

@@ -16,6 +16,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..errors import InvalidParameterError
+
 __all__ = ["fit_ridge", "fit_residual_mlp", "fit_kernel_residual"]
 
 
@@ -71,16 +73,17 @@ def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def _kernel_fits(d2_fit, d2_eval, residual, n_features, lengthscale, penalties):
-    """Residual predictions at the evaluation points, one per penalty, for one length scale."""
+    """Residual predictions at the evaluation points, one per penalty, for one length scale (None
+    where K + penalty I is numerically not positive definite)."""
     gamma = 1.0 / (lengthscale**2 * n_features)
     k_eval = torch.exp(-gamma * d2_eval)
     out = []
     for penalty in penalties:
         k = torch.exp(-gamma * d2_fit)
         k.diagonal().add_(penalty)
-        coef = torch.cholesky_solve(residual[:, None], torch.linalg.cholesky(k))
+        factor, info = torch.linalg.cholesky_ex(k)
         del k
-        out.append((k_eval @ coef).squeeze(1).numpy())
+        out.append(None if info.item() else (k_eval @ torch.cholesky_solve(residual[:, None], factor)).squeeze(1).numpy())
     return out
 
 
@@ -112,7 +115,11 @@ def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales,
     scores = {}
     for ell in progress(list(lengthscales), desc="kernel length scales", total=len(lengthscales)):
         for lam, correction in zip(penalties, _kernel_fits(d2_fit, d2_val, residual, x_fit.shape[1], ell, penalties)):
-            scores[ell, lam] = float(np.abs(base_val + correction - y_train[val]).mean())
+            if correction is not None:
+                scores[ell, lam] = float(np.abs(base_val + correction - y_train[val]).mean())
+    if not scores:
+        raise InvalidParameterError("fit_kernel_residual: K + penalty I was not positive definite for any length scale"
+                                    " and penalty tried; use larger penalties.")
     del d2_fit, d2_val
     ell, lam = min(scores, key=scores.get)
     # final fit: ridge on every training point, kernel on the whole subset
@@ -122,5 +129,8 @@ def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales,
     d2_sub = _squared_distances(x_sub, x_sub)
     d2_test = _squared_distances(torch.as_tensor(xs_test), x_sub)
     correction, = _kernel_fits(d2_sub, d2_test, residual, x_sub.shape[1], ell, [lam])
+    if correction is None:
+        raise InvalidParameterError(f"fit_kernel_residual: K + {lam:g} I was not positive definite on all"
+                                    f" {len(subset)} points; use larger penalties.")
     chosen = dict(lengthscale=float(ell), penalty=float(lam), validation_mae=scores[ell, lam], n_train=len(subset))
     return ridge.predict(xs_test) + correction, chosen
