@@ -150,9 +150,10 @@ def tiny_model() -> nn.Module:
     return PhaseCollapseNet((12, 12), widths=(6, 8), L=4)
 
 
-def test_resume_matches_uninterrupted(tmp_path):
+@pytest.mark.parametrize("augmentation", [{}, dict(max_shift=2, hflip=True)])
+def test_resume_matches_uninterrupted(tmp_path, augmentation):
     x, y = tiny_data()
-    settings = TrainSettings(epochs=3, batch_size=10, lr=0.05)
+    settings = TrainSettings(epochs=3, batch_size=10, lr=0.05, **augmentation)
     reference = tiny_model()
     history = train(reference, x, y, settings)
 
@@ -192,24 +193,13 @@ def test_augment_shifts_and_mirrors_real_images():
     assert torch.equal(augment(x, 0, False, torch.Generator()), x)
 
 
-def test_resume_matches_uninterrupted_with_augmentation(tmp_path):
+def test_augmentation_changes_training():
     x, y = tiny_data()
-    settings = TrainSettings(epochs=2, batch_size=10, lr=0.05, max_shift=2, hflip=True)
-    reference, plain = tiny_model(), tiny_model()
-    train(reference, x, y, settings)
+    settings = TrainSettings(epochs=1, batch_size=10, lr=0.05, max_shift=2, hflip=True)
+    augmented, plain = tiny_model(), tiny_model()
+    train(augmented, x, y, settings)
     train(plain, x, y, dataclasses.replace(settings, max_shift=0, hflip=False))
-    assert any(not torch.equal(a, b) for a, b in zip(reference.parameters(), plain.parameters()))  # it augments
-
-    def stop_after_first(epoch, _):
-        if epoch == 1:
-            raise Stop
-
-    with pytest.raises(Stop):
-        train(tiny_model(), x, y, settings, checkpoint=tmp_path / "run.pt", resume=True, on_epoch_end=stop_after_first)
-    resumed = tiny_model()
-    train(resumed, x, y, settings, checkpoint=tmp_path / "run.pt", resume=True)
-    for (name, a), b in zip(reference.state_dict().items(), resumed.state_dict().values()):
-        assert torch.equal(a, b), name
+    assert any(not torch.equal(a, b) for a, b in zip(augmented.parameters(), plain.parameters()))
 
 
 def test_checkpoint_of_another_config(tmp_path):
