@@ -68,22 +68,23 @@ def fit_residual_mlp(x_train, y_train, x_test, *, alpha: float, epochs: int, wid
     return ridge.predict(xs_test) + correction
 
 
-def _squared_distances(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    return ((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T).clamp_min_(0)
+def _gaussian_kernel(a: torch.Tensor, b: torch.Tensor, lengthscale: float) -> torch.Tensor:
+    """exp(-||a_i - b_k||^2 / (lengthscale^2 d)) for the d columns, in one buffer."""
+    d2 = ((a * a).sum(1)[:, None] + (b * b).sum(1)[None]).sub_(2 * a @ b.T).clamp_min_(0)
+    return d2.mul_(-1.0 / (lengthscale**2 * a.shape[1])).exp_()
 
 
-def _kernel_fits(d2_fit, d2_eval, residual, n_features, lengthscale, penalties):
-    """Residual predictions at the evaluation points, one per penalty, for one length scale (None
-    where K + penalty I is numerically not positive definite)."""
-    gamma = 1.0 / (lengthscale**2 * n_features)
-    k_eval = torch.exp(-gamma * d2_eval)
+def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
+    """Residual predictions at x_eval, one per penalty, for one length scale (None where
+    K + penalty I is numerically not positive definite)."""
+    k, k_eval = _gaussian_kernel(x_fit, x_fit, lengthscale), _gaussian_kernel(x_eval, x_fit, lengthscale)
     out = []
     for penalty in penalties:
-        k = torch.exp(-gamma * d2_fit)
         k.diagonal().add_(penalty)
         factor, info = torch.linalg.cholesky_ex(k)
-        del k
+        k.diagonal().sub_(penalty)
         out.append(None if info.item() else (k_eval @ torch.cholesky_solve(residual[:, None], factor)).squeeze(1).numpy())
+        del factor
     return out
 
 
@@ -110,25 +111,21 @@ def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales,
     ridge = Ridge(alpha).fit(xs_train[fit], y_train[fit])
     x_fit, x_val = torch.as_tensor(xs_train[fit]), torch.as_tensor(xs_train[val])
     residual = torch.as_tensor(y_train[fit] - ridge.predict(xs_train[fit]))
-    d2_fit, d2_val = _squared_distances(x_fit, x_fit), _squared_distances(x_val, x_fit)
     base_val = ridge.predict(xs_train[val])
     scores = {}
     for ell in progress(list(lengthscales), desc="kernel length scales", total=len(lengthscales)):
-        for lam, correction in zip(penalties, _kernel_fits(d2_fit, d2_val, residual, x_fit.shape[1], ell, penalties)):
+        for lam, correction in zip(penalties, _kernel_fits(x_fit, x_val, residual, ell, penalties)):
             if correction is not None:
                 scores[ell, lam] = float(np.abs(base_val + correction - y_train[val]).mean())
     if not scores:
         raise InvalidParameterError("fit_kernel_residual: K + penalty I was not positive definite for any length scale"
                                     " and penalty tried; use larger penalties.")
-    del d2_fit, d2_val
     ell, lam = min(scores, key=scores.get)
     # final fit: ridge on every training point, kernel on the whole subset
     ridge = Ridge(alpha).fit(xs_train, y_train)
     x_sub = torch.as_tensor(xs_train[subset])
     residual = torch.as_tensor(y_train[subset] - ridge.predict(xs_train[subset]))
-    d2_sub = _squared_distances(x_sub, x_sub)
-    d2_test = _squared_distances(torch.as_tensor(xs_test), x_sub)
-    correction, = _kernel_fits(d2_sub, d2_test, residual, x_sub.shape[1], ell, [lam])
+    correction, = _kernel_fits(x_sub, torch.as_tensor(xs_test), residual, ell, [lam])
     if correction is None:
         raise InvalidParameterError(f"fit_kernel_residual: K + {lam:g} I was not positive definite on all"
                                     f" {len(subset)} points; use larger penalties.")
