@@ -55,8 +55,8 @@ class Config:
     lr: float = 0.05  # initial learning rate of the other models, e.g. the ResNet (cosine schedule)
     lr_fixed_filters: float = 0.005  # initial learning rate of the phase-collapse and soft-threshold networks
     weight_decay: float = 5e-4  # L2 penalty
-    max_shift: int = 2  # training augmentation: random shifts by up to this many pixels (0: none)
-    hflip: bool = True  # training augmentation: random left-right mirrors (set False for digits)
+    max_shift: int = 0  # training augmentation: random shifts by up to this many pixels (0: none; 2 measured worse)
+    hflip: bool = False  # training augmentation: random left-right mirrors (not for digits)
     seed: int = 0  # first seed (subset, initialization, sample order)
 
     @classmethod
