@@ -363,3 +363,8 @@ def test_experiments_run_on_cifar_format_files(tmp_path, module):
                      "soft-threshold": "input_norm.running_mean", "resnet": "stem.weight"}[checkpoint["identity"]["model"]]
             width = checkpoint["model"][first].shape[1 if first == "stem.weight" else 0]
             assert width == (3 * 81 if checkpoint["identity"]["model"] == "hybrid" else 3)  # every colour channel used
+
+
+def test_negative_max_shift_is_refused_by_name():
+    with pytest.raises(InvalidParameterError, match="max_shift"):
+        TrainSettings(max_shift=-1)
