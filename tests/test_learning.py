@@ -255,6 +255,25 @@ def test_ddp_two_processes_match_single(tmp_path):
     np.testing.assert_allclose(saved["features"], scattering_features(S, x[:7, 0]), rtol=1e-6, atol=1e-7)
 
 
+@needs_fmnist
+def test_fmnist_linear_under_torchrun_matches_one_process(tmp_path):
+    """The real launch path: `torchrun --nproc_per_node 2 -m scatlab reproduce fmnist-linear --quick`
+    (gloo, each rank scatters half the images, rank 0 fits) gives the single process's test errors."""
+    import json
+    import subprocess
+    import sys
+
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    command = ["-m", "scatlab", "reproduce", "fmnist-linear", "--quick", "--out"]
+    subprocess.run([sys.executable, *command, str(tmp_path / "one")], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                    *command, str(tmp_path / "two")], check=True, env=env, capture_output=True)
+    one, two = (json.loads((tmp_path / d / "fmnist-linear" / "results.json").read_text())["metrics"]
+                for d in ("one", "two"))
+    errors = [k for k in one if k.startswith("test_error_")]
+    assert len(errors) >= 12 and {k: two[k] for k in errors} == {k: one[k] for k in errors}
+
+
 def test_residual_mlp_corrects_the_ridge_on_a_nonlinear_target():
     """On real digit images (scikit-learn), a target quadratic in the pixels: the ridge cannot
     fit it, the residual network must lower its test error."""
