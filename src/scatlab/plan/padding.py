@@ -10,7 +10,7 @@ def reflect_indices(n: int, left: int, right: int) -> np.ndarray:
     """Indices into a length-n axis that pad it by reflection about its first and last samples.
 
     Widths may reach or exceed n: the reflection then continues periodically with period 2(n-1),
-    so x[-k] = x[k] and x[n-1+k] = x[n-1-k] for every k (where the peer's padding fails).
+    so x[-k] = x[k] and x[n-1+k] = x[n-1-k] for every k.
     """
     positions = np.arange(-left, n + right)
     if n == 1:
