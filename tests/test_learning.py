@@ -116,6 +116,22 @@ def test_models_shapes():
 
 
 
+@needs_fmnist
+def test_soft_threshold_network_learns_its_thresholds_and_is_not_linear():
+    """Regression: thresholds initialized at 0 made the variant linear for good (the gradient of
+    |t| at 0 is 0). On real images they must receive a gradient and zero part of the amplitudes."""
+    x = torch.as_tensor(load_classification(str(FASHION_MNIST_DIR), "test")[0][:32].astype(np.float32) / 255)
+    seed_everything(0)
+    net = PhaseCollapseNet((28, 28), widths=(8, 16), L=4, nonlinearity="soft-threshold")
+    net(x).square().sum().backward()
+    assert all(block.threshold.grad.abs().max() > 0 for block in net.blocks)
+    block = net.blocks[0]
+    y = (net.input_norm(x).reshape(32, -1) @ block.operator).reshape(32, 1, 9, 14, 14)
+    amplitude = (y[:, :, 1:5] ** 2 + y[:, :, 5:] ** 2).sqrt()
+    zeroed = (amplitude <= block.threshold.detach().abs().reshape(1, 1, 4, 1, 1)).float().mean()
+    assert 0.1 < zeroed < 0.9
+
+
 def test_collapse_block_matrix_equals_convolution(monkeypatch):
     """The dense fixed-filtering matrix and the strided convolution compute the same block, values and gradients."""
     from scatlab.learning import models

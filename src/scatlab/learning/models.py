@@ -112,6 +112,7 @@ def _fixed_filters(L: int, size: int) -> torch.Tensor:
     return torch.as_tensor(bank, dtype=torch.float32)[:, None]
 
 
+THRESHOLD_INIT = 0.05  # initial soft threshold of the wavelet amplitudes (see _CollapseBlock)
 DENSE_OPERATOR_ELEMENTS = 2**24  # largest fixed-filtering matrix (64 MB in float32) used instead of the convolution
 
 
@@ -152,7 +153,10 @@ class _CollapseBlock(nn.Module):
         self.register_buffer("filters", filters if operator is None else None, persistent=False)
         self.register_buffer("operator", operator, persistent=False)
         per_channel = 1 + (L if nonlinearity == "modulus" else 2 * L)
-        self.threshold = nn.Parameter(torch.zeros(c_in * L)) if nonlinearity == "soft-threshold" else None
+        # thresholds start inside the amplitudes' range (on Fashion-MNIST, |x * psi| has median
+        # 0.02-0.1 and mean 0.06-0.14 across the blocks): at 0 the block would be linear, and the
+        # gradient of |threshold| at 0 is 0, so it would stay linear
+        self.threshold = nn.Parameter(torch.full((c_in * L,), THRESHOLD_INIT)) if nonlinearity == "soft-threshold" else None
         self.P = nn.Conv2d(c_in * per_channel, c_out, 1, bias=False)
         self.norm = nn.BatchNorm2d(c_out, affine=False)
 
