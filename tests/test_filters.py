@@ -25,7 +25,8 @@ import pytest
 import torch
 
 import scatlab
-from scatlab.filters import crop_fourier, littlewood_paley_sum, morlet_bank_2d, orientation_angles
+from scatlab.filters import (crop_fourier, littlewood_paley_sum, morlet_bank_2d, orientation_angles,
+                             plot_filter_bank)
 from scatlab.testing import circular_convolve, crop_spectrum
 
 from conftest import crop, recording_segment
@@ -303,3 +304,31 @@ def test_module_filters_are_the_published_bank():
     np.testing.assert_array_equal(psi, psi_m)
     np.testing.assert_array_equal(phi, phi_m)
     assert torch.is_tensor(next(iter(S.buffers())))
+
+
+@pytest.mark.parametrize("module", [scatlab.Scattering1D(512, J=4, Q=4), scatlab.Scattering2D((24, 32), J=2, L=4)],
+                         ids=["1d", "2d"])
+def test_plot_filter_bank_draws_the_modules_littlewood_paley_sum(module):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    ax = plot_filter_bank(module)
+    try:
+        assert isinstance(ax.figure, matplotlib.figure.Figure)
+        lp = np.fft.fftshift(module.littlewood_paley())
+        if lp.ndim == 1:
+            (curve,) = [line for line in ax.get_lines() if line.get_label() == "LP sum"]
+            np.testing.assert_allclose(curve.get_xdata(), np.sort(np.fft.fftfreq(lp.size)))
+            np.testing.assert_allclose(curve.get_ydata(), lp)
+        else:
+            np.testing.assert_allclose(ax.images[0].get_array(), lp)
+        bounds = module.frame_bounds()
+        assert f"A = {bounds.A:.3g}, B = {bounds.B:.3g}" in ax.get_title()
+    finally:
+        plt.close(ax.figure)
+
+
+def test_plot_filter_bank_refuses_other_modules_by_name():
+    with pytest.raises(scatlab.InvalidParameterError, match="'module'.*Scattering1D or Scattering2D"):
+        plot_filter_bank(object())

@@ -1,9 +1,10 @@
-"""Filter banks: 1D and 2D Morlet wavelets in Fourier, Littlewood-Paley sums and frame bounds."""
+"""Filter banks: 1D and 2D Morlet wavelets in Fourier, Littlewood-Paley sums, frame bounds and plots."""
 from .frequential import frequential_bank
 from .littlewood_paley import FrameBounds, frame_bounds, littlewood_paley_sum
 from .morlet1d import gaussian_fourier_1d, morlet_fourier_1d, morlet_params_1d
 from .solid_harmonic import real_spherical_harmonics, solid_harmonic_fourier
 from .morlet2d import crop_fourier, morlet_bank_2d, orientation_angles
+from .plotting import plot_filter_bank
 
 __all__ = [
     "FrameBounds",
@@ -16,6 +17,7 @@ __all__ = [
     "crop_fourier",
     "morlet_bank_2d",
     "orientation_angles",
+    "plot_filter_bank",
     "real_spherical_harmonics",
     "solid_harmonic_fourier",
 ]
