@@ -181,7 +181,8 @@ def to_markdown(rows: list[dict], modes) -> str:
     header = ["configuration"]
     for mode in modes:
         short = "fwd" if mode == "forward" else "fwd+bwd"
-        header += [f"{short} s", f"peer {short} s", f"{short} speed-up", f"{short} peak MB (ours/peer)"]
+        header += [f"{short} s", f"{short} signals/s", f"peer {short} s", f"{short} speed-up",
+                   f"{short} peak MB (ours/peer)"]
     header += ["FFT floor s", "fwd / floor", "rel. diff"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for r in rows:
@@ -189,6 +190,7 @@ def to_markdown(rows: list[dict], modes) -> str:
         for mode in modes:
             cells += [
                 fmt(r.get(f"{mode}_s"), ".3f"),
+                fmt(r.get(f"{mode}_per_s"), ".1f"),
                 fmt(r.get(f"peer_{mode}_s"), ".3f"),
                 fmt(r.get(f"{mode}_speedup"), ".2f") + "x" if r.get(f"{mode}_speedup") else "n/a",
                 f"{fmt(r.get(f'{mode}_peak_mb'), '.0f')} / {fmt(r.get(f'peer_{mode}_peak_mb'), '.0f')}",
