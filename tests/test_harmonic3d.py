@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from scipy.spatial.transform import Rotation
 
 from scatlab.chem.features import Featurizer, FeatureSpec
 from scatlab.chem.molecules import GridSpec, Molecule, densities
@@ -183,34 +184,30 @@ def test_float32_batch_shape_and_table():
 # ---------------------------------------------------------------- invariances on a real QM9 molecule
 
 
-def _rotation(seed):
-    q, r = np.linalg.qr(np.random.default_rng(seed).normal(size=(3, 3)))
-    q = q * np.sign(np.diag(r))
-    return q if np.linalg.det(q) > 0 else -q
-
-
-def test_transform_is_rotation_translation_permutation_invariant_on_a_qm9_molecule():
-    """The transform alone: densities of a QM9 molecule on a cubic grid of the documented spacing
-    and widths (0.5 A, 0.75 A = 1.5 points), not rotated to principal axes, in a 20 A box where the
-    periodic images do not interact, rotated by random matrices and shifted by fractions of a step.
-    Measured: the feature vector moves by 9.4e-4 of its norm; single coefficients by up to 2.4e-3
-    (second order with j1 = 0: the modulus of the finest wavelet is not band-limited, so sampling
-    it is not exactly isotropic); a permutation of the atoms changes nothing."""
+def test_transform_alone_is_rotation_translation_permutation_invariant_on_a_qm9_molecule():
+    """The transform alone, without the principal-axes alignment of the Featurizer: densities of a
+    QM9 molecule at the documented spacing, widths and scales (FeatureSpec: 1/3 A, 0.5 A = 1.5
+    points, J = 3, L = 2) in a 20 A cubic box, rotated by 5 random rotations and shifted by fractions
+    of a step. Measured: the feature vector moves by up to 4.5e-4 of its norm, single coefficients
+    by up to 3.9e-3 (second order with j1 = 0: the modulus of the finest wavelet is not band-limited,
+    so sampling it is not exactly isotropic); a permutation of the atoms changes nothing."""
     mol = parse_xyz(QM9_121)[0]
-    grid = GridSpec((40, 40, 40), 0.5, 0.75, 1.9)
-    S = HarmonicScattering3D(grid.shape, J=2, L=2, sigma_0=1.5)
+    spec = FeatureSpec()
+    grid = GridSpec((60, 60, 60), spec.spacing, spec.sigma, spec.margin)
+    S = HarmonicScattering3D(grid.shape, J=spec.J, L=spec.L, sigma_0=spec.sigma / spec.spacing,
+                             integral_powers=spec.integral_powers)
     center = mol.positions.mean(0)
+    rng = np.random.default_rng(0)
     variants = [mol]
-    for seed in range(2):
-        moved = (mol.positions - center) @ _rotation(seed).T + center + np.random.default_rng(seed).random(3)
-        variants.append(Molecule(mol.symbols, moved))
-    perm = np.random.default_rng(5).permutation(len(mol))
+    for rotation in Rotation.random(5, random_state=0).as_matrix():
+        variants.append(Molecule(mol.symbols, (mol.positions - center) @ rotation.T + center + rng.random(3)))
+    perm = rng.permutation(len(mol))
     variants.append(Molecule(tuple(np.array(mol.symbols)[perm]), mol.positions[perm]))
-    feats = S(torch.from_numpy(_placed(variants, grid))).numpy()
+    feats = S(torch.from_numpy(_placed(variants, grid)).float()).double().numpy()
     for other in feats[1:-1]:
         assert np.linalg.norm(other - feats[0]) < 1e-3 * np.linalg.norm(feats[0])
-        assert _rel(other, feats[0]) < 3e-3
-    assert _rel(feats[-1], feats[0]) < 1e-8
+        assert _rel(other, feats[0]) < 5e-3
+    assert _rel(feats[-1], feats[0]) < 1e-5
 
 
 def _placed(molecules, grid):
@@ -220,14 +217,21 @@ def _placed(molecules, grid):
 
 
 def test_featurizer_is_invariant_on_the_documented_grid():
+    """The features of the Featurizer (FeatureSpec defaults), which include the alignment of the
+    molecule to its principal axes before the transform: 5 random rotations, each with a translation
+    and a permutation of the atoms, move no coefficient by 1e-3 relative (measured: 7e-5)."""
     mol = parse_xyz(QM9_121)[0]
     featurizer = Featurizer(FeatureSpec())
-    rotated = Molecule(mol.symbols, mol.positions @ _rotation(7).T + np.array([3.0, -1.2, 0.4]))
-    perm = np.random.default_rng(2).permutation(len(mol))
-    permuted = Molecule(tuple(np.array(mol.symbols)[perm]), mol.positions[perm])
-    feats = featurizer([mol, rotated, permuted])
-    assert feats.shape == (3, 3 * len(featurizer.scattering.meta))
-    assert _rel(feats[1], feats[0]) < 1e-3 and _rel(feats[2], feats[0]) < 1e-3
+    rng = np.random.default_rng(2)
+    variants = [mol]
+    for rotation in Rotation.random(5, random_state=7).as_matrix():
+        perm = rng.permutation(len(mol))
+        moved = mol.positions @ rotation.T + rng.normal(scale=3.0, size=3)
+        variants.append(Molecule(tuple(np.array(mol.symbols)[perm]), moved[perm]))
+    feats = featurizer(variants)
+    assert feats.shape == (6, 3 * len(featurizer.scattering.meta))
+    for other in feats[1:]:
+        assert _rel(other, feats[0]) < 1e-3
 
 
 # ---------------------------------------------------------------- errors and module conventions

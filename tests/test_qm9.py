@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from scatlab.chem.features import FeatureSpec, Featurizer, featurize_cached, load_cached, shard_of, wait_for_chunks
+from scatlab.chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached, local_device, shard_of,
+                                   wait_for_chunks)
 from scatlab.chem.molecules import GridSpec, Molecule, densities, valence_charge
 from scatlab.chem.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
 from scatlab.chem.xyz import parse_xyz, read_xyz
@@ -66,7 +68,7 @@ def _row(i, elements="['O','H','H']", xyz="[[0.,0.,0.],[0.96,0.,0.],[-0.24,0.93,
 ])
 def test_malformed_qm9_row_names_the_field_and_is_skipped_only_when_asked(tmp_path, bad, field):
     _write_csv(tmp_path, [_row(1), _row(2, **bad), _row(3)])
-    with pytest.raises(DataError, match=f"line 3.*'{field}'"):
+    with pytest.raises(DataError, match=f"line 3.*'{field}'.*skip_bad=True"):
         load_qm9(tmp_path)
     data = load_qm9(tmp_path, skip_bad=True)
     assert len(data) == 2 and data.n_skipped == 1 and list(data.index) == [1, 3]
@@ -102,6 +104,8 @@ def test_molecule_errors_and_valence():
         Molecule((), np.zeros((0, 3)))
     with pytest.raises(ShapeError, match="shape"):
         Molecule(("C", "H"), np.zeros((3, 3)))
+    with pytest.raises(DataError, match=r"coordinates \[\['a', 0, 0\]\] are not numbers.*one row of three numbers"):
+        Molecule(("C",), [["a", 0, 0]])
     assert list(valence_charge([1, 6, 8, 9, 16])) == [1, 4, 6, 7, 6]
 
 
@@ -111,8 +115,21 @@ def test_densities_have_the_right_mass_and_a_too_large_molecule_is_refused():
     rho = densities([mol], grid)[0]
     assert rho.sum((1, 2, 3)) == pytest.approx([10, 8, 2], rel=1e-6)  # full, valence, core charges
     long = Molecule(("C",) * 2, np.array([[0, 0, 0], [9.0, 0, 0]]), name="long")
-    with pytest.raises(ShapeError, match="'long' spans"):
+    with pytest.raises(ShapeError, match="'long' does not fit the grid: it spans"):
         densities([long], grid)
+
+
+def test_uncentered_densities_refuse_atoms_outside_the_box():
+    grid = GridSpec((24, 20, 16), 0.5, 0.75, 1.9)  # a 12 x 10 x 8 Angstrom box
+    inside = Molecule(("O", "H"), np.array([[6.0, 5.0, 4.0], [6.96, 5.0, 4.0]]))
+    assert densities([inside], grid, center=False)[0].sum((1, 2, 3)) == pytest.approx([9, 7, 2], rel=1e-6)
+    far = Molecule(("C", "C"), np.array([[6.0, 5.0, 4.0], [100.0, 5.0, 4.0]]), name="far")
+    with pytest.raises(ShapeError, match=r"'far' does not fit the grid: atom 1 \(C\) at \[100.0, 5.0, 4.0\].*center"):
+        densities([far], grid, center=False)
+    edge = Molecule(("C",), np.array([[6.0, 5.0, 1.0]]), name="edge")  # closer than the margin to z = 0
+    with pytest.raises(ShapeError, match="'edge' does not fit the grid: atom 0"):
+        densities([edge], grid, center=False)
+    assert densities([far], GridSpec((240, 20, 16), 0.5, 0.75, 1.9), center=False).shape == (1, 3, 240, 20, 16)
 
 
 # ---------------------------------------------------------------- cached, sharded, resumable features
@@ -138,6 +155,13 @@ def test_cache_resumes_identically_and_shards_agree(qm9_head, tmp_path):
     assert not list((tmp_path / "a").rglob("*.tmp"))
     with pytest.raises(InvalidParameterError, match="rank"):
         featurize_cached(mols, ids, tmp_path / "c", TINY, rank=2, world=2)
+
+
+def test_cuda_means_this_ranks_gpu_under_torchrun(monkeypatch):
+    monkeypatch.delenv("LOCAL_RANK", raising=False)
+    assert local_device("cuda") == "cuda"
+    monkeypatch.setenv("LOCAL_RANK", "3")
+    assert [local_device(d) for d in ("cuda", "cuda:1", "cpu")] == ["cuda:3", "cuda:1", "cpu"]
 
 
 def test_ranks_come_from_torchrun_variables_and_rank_zero_waits_for_the_others(tmp_path, monkeypatch):
@@ -185,6 +209,56 @@ def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
     assert (tmp_path / result.figures[0]).stat().st_size > 0
     assert [row[0] for row in result.tables[0][2]] == [40, 80]
     assert m["test_mae_kcal_mol"] < m["atom_counts_mae_kcal_mol"]  # scattering beats counting atoms
+
+
+def _small_config(tmp_path, **change):
+    """The experiment cut down as in the end-to-end test, without the residual MLP and kernel."""
+    from scatlab.experiments import qm9
+
+    return dataclasses.replace(qm9.Config.quick(), n_test=30, train_sizes=(40, 80), J=1, L=1, shape=TINY.shape,
+                               spacing=TINY.spacing, sigma=TINY.sigma, integral_powers=(1.0, 2.0), chunk_size=64,
+                               cache_dir=str(tmp_path / "cache"), mlp_epochs=0, kernel_max_train=0, **change)
+
+
+@pytest.fixture(scope="module")
+def qm9_with_bad_rows(tmp_path_factory):
+    """A data directory of the first 111 real QM9 rows: row 5 (line 6) with an unreadable energy, row
+    10 stretched tenfold (it no longer fits the grid)."""
+    if not HAVE_QM9:
+        pytest.skip("QM9 needs `pip install qm9pack`")
+    with open(QM9_DIR / FILES[0], newline="", encoding="utf-8") as file:
+        reader = csv.DictReader(file)
+        rows = [{key: row[key] for key in ["XYZ_file", *COLUMNS]} for row, _ in zip(reader, range(111))]
+    rows[4]["InternalEnergy_0K_au"] = "-40.4x"
+    rows[9]["XYZ_Ang"] = json.dumps((10 * np.array(json.loads(rows[9]["XYZ_Ang"]))).tolist())
+    directory = tmp_path_factory.mktemp("qm9_bad")
+    _write_csv(directory, rows)
+    return directory
+
+
+def test_experiment_skips_and_counts_bad_rows_and_molecules_only_when_asked(qm9_with_bad_rows, tmp_path):
+    from scatlab.experiments import qm9
+
+    cfg = _small_config(tmp_path, data_dir=str(qm9_with_bad_rows), read_limit=110)  # uses all 110 molecules
+    with pytest.raises(DataError, match="qm9_part1.csv, line 6.*'InternalEnergy_0K_au'.*skip_bad=True"):
+        qm9.run(cfg, tmp_path, lambda it, **_: it)
+    result = qm9.run(dataclasses.replace(cfg, skip_bad=True), tmp_path, lambda it, **_: it)
+    assert result.metrics["n_skipped_rows"] == 1 and result.metrics["n_skipped_molecules"] == 1
+    assert result.metrics["n_train"] + result.metrics["n_test"] == 109
+    assert "1 malformed rows and 1 molecules that do not fit the grid were skipped." in result.notes
+
+
+def test_experiment_writes_nothing_in_its_directory_on_other_ranks(qm9_with_bad_rows, tmp_path, monkeypatch):
+    from scatlab.experiments import qm9
+
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    out = tmp_path / "out"
+    out.mkdir()
+    cfg = _small_config(tmp_path, data_dir=str(qm9_with_bad_rows), read_limit=110, skip_bad=True)
+    result = qm9.run(cfg, out, lambda it, **_: it)
+    assert not list(out.iterdir()) and not result.figures and "rank 1 of 2" in result.notes[0]
+    assert len(list((tmp_path / "cache").rglob("chunk_*.npz"))) == 1  # its shard: chunk 1 of 0, 1
 
 
 def test_quick_config_is_a_few_thousand_molecules():

@@ -23,15 +23,20 @@ from ..nn.harmonic3d import HarmonicScattering3D
 from .molecules import CHANNELS, GridSpec, Molecule, densities
 
 __all__ = ["FeatureSpec", "Featurizer", "principal_axes", "featurize_cached", "wait_for_chunks", "load_cached",
-           "shard_of"]
+           "shard_of", "local_device"]
 
 
 @dataclasses.dataclass(frozen=True)
 class FeatureSpec:
     """Grid, densities and scattering of the features (lengths in Angstrom).
 
-    Default grid: 1/3 Angstrom spacing, Gaussians of width 0.5 Angstrom (1.5 grid points, so that
-    sampling is isotropic to about 1e-5), molecules rotated to their principal axes. The largest
+    Default grid: 1/3 Angstrom spacing, Gaussians of width 0.5 Angstrom (1.5 grid points), molecules
+    rotated to their principal axes (``align``). The alignment takes the residual anisotropy of the
+    grid and of the periodic box out: every orientation of a molecule lands alike on the grid
+    (measured on a QM9 molecule, 10 random rotations: at most 7e-5 relative change per coefficient).
+    Without it, 5 random rotations moved the feature vector by up to 4.5e-4 of its norm (single
+    coefficients by up to 3.9e-3) in a 20 Angstrom cubic box, and by up to 2.1e-2 in the default
+    box, whose periodic images then differ with the orientation. The largest
     QM9 molecule spans 12.04 x 7.44 x 6.02 Angstrom in that frame; 48 x 36 x 30 points (16 x 12 x 10
     Angstrom) leave at least 1.9 Angstrom around every atom, and the box is periodic (wavelets wider
     than the gap see the neighbouring images, identically for every orientation). Wavelets of 0.5,
@@ -61,14 +66,15 @@ class FeatureSpec:
 
 def principal_axes(molecule: Molecule) -> Molecule:
     """The molecule rotated so that its principal axes (of the atom positions) are x, y, z by
-    decreasing spread; the features are rotation invariant, this only lets a smaller box hold it."""
+    decreasing spread: a smaller box holds it, and every orientation of it lands alike on the grid."""
     p = molecule.positions - molecule.positions.mean(0)
     _, vectors = np.linalg.eigh(p.T @ p)
     return Molecule(molecule.symbols, p @ vectors[:, ::-1], molecule.name)
 
 
 class Featurizer:
-    """Features (n, 3 C): the C scattering invariants of the full, valence and core densities."""
+    """Features (n, 3 C): the C scattering invariants of the full, valence and core densities, of the
+    molecule aligned to its principal axes when ``spec.align`` (see :class:`FeatureSpec`)."""
 
     def __init__(self, spec: FeatureSpec = FeatureSpec(), device: str | torch.device = "cpu"):
         self.spec = spec
@@ -108,6 +114,14 @@ def shard_of(rank: int | None = None, world: int | None = None) -> tuple[int, in
     return rank, world
 
 
+def local_device(device: str) -> str:
+    """This rank's GPU under torchrun: plain 'cuda' becomes 'cuda:LOCAL_RANK' when LOCAL_RANK is set;
+    any other device is returned as given."""
+    if device == "cuda" and "LOCAL_RANK" in os.environ:
+        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
+    return device
+
+
 def _chunk_path(directory: Path, i: int) -> Path:
     return directory / f"chunk_{i:06d}.npz"
 
@@ -119,6 +133,7 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
 
     A molecule that does not fit the grid raises ShapeError, unless ``skip_bad``: its row is NaN
     (``load_cached`` reports it). ``max_chunks`` stops after that many new chunks (a time budget).
+    ``device`` 'cuda' means this rank's GPU under torchrun (:func:`local_device`).
     """
     import time
 
@@ -134,7 +149,7 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
     todo = [i for i in mine if not _chunk_path(directory, i).exists()]
     if max_chunks is not None:
         todo = todo[:max_chunks]
-    featurizer = Featurizer(spec, device)
+    featurizer = Featurizer(spec, local_device(device))
     start, done = time.perf_counter(), 0
     for i in progress(todo, desc=f"QM9 features (rank {rank}/{world})", total=len(todo)):
         mols = molecules[i * chunk_size:(i + 1) * chunk_size]

@@ -41,7 +41,11 @@ class Molecule:
     def __post_init__(self):
         where = f"molecule {self.name!r}" if self.name else "molecule"
         symbols = tuple(str(s).strip() for s in self.symbols)
-        positions = np.asarray(self.positions, dtype=np.float64)
+        try:
+            positions = np.asarray(self.positions, dtype=np.float64)
+        except (ValueError, TypeError) as error:
+            raise DataError(f"{where}: the coordinates {self.positions!r} are not numbers ({error}); give one row"
+                            " of three numbers (x, y, z in Angstrom) per atom.") from None
         if not symbols:
             raise DataError(f"{where} is empty: it has no atoms; a molecule needs at least one atom.")
         unknown = sorted({s for s in symbols if s.capitalize() not in ELEMENTS})
@@ -68,25 +72,35 @@ class Molecule:
 class GridSpec:
     """A periodic grid of ``shape`` points spaced ``spacing`` Angstrom, Gaussians of width ``sigma``
     Angstrom; a molecule fits when every atom lies at least ``margin`` Angstrom inside the box
-    after centering (its bounding box at the grid center)."""
+    [0, shape x spacing), after centering (its bounding box at the grid center) unless told otherwise."""
 
     shape: tuple[int, int, int]
     spacing: float
     sigma: float
     margin: float
 
-    def fit_error(self, molecule: Molecule) -> str | None:
-        """Why the molecule does not fit the grid, or None."""
+    def fit_error(self, molecule: Molecule, center: bool = True) -> str | None:
+        """Why the molecule does not fit the grid, or None; ``center=False``: at its given positions."""
+        size = np.asarray(self.shape) * self.spacing
+        grid = f"the grid {self.shape} x {self.spacing} Angstrom with a margin of {self.margin} Angstrom"
+        if not center:
+            outside = ((molecule.positions < self.margin) | (molecule.positions > size - self.margin)).any(1)
+            if not outside.any():
+                return None
+            k = int(np.nonzero(outside)[0][0])
+            return (f"molecule {molecule.name!r} does not fit the grid: atom {k} ({molecule.symbols[k]}) at"
+                    f" {np.round(molecule.positions[k], 2).tolist()} Angstrom lies outside the room that {grid}"
+                    f" leaves, from {self.margin} to {np.round(size - self.margin, 2).tolist()} Angstrom per axis;"
+                    " move the molecule into the box, center it (center=True) or enlarge the grid shape or the spacing")
         extent = np.ptp(molecule.positions, axis=0)
-        room = np.asarray(self.shape) * self.spacing - 2 * self.margin
+        room = size - 2 * self.margin
         if (extent <= room).all():
             return None
-        return (f"molecule {molecule.name!r} spans {np.round(extent, 2).tolist()} Angstrom but the grid"
-                f" {self.shape} x {self.spacing} Angstrom with a margin of {self.margin} Angstrom leaves"
-                f" {np.round(room, 2).tolist()}; enlarge the grid shape or the spacing")
+        return (f"molecule {molecule.name!r} does not fit the grid: it spans {np.round(extent, 2).tolist()}"
+                f" Angstrom but {grid} leaves {np.round(room, 2).tolist()}; enlarge the grid shape or the spacing")
 
-    def check_fits(self, molecule: Molecule) -> None:
-        error = self.fit_error(molecule)
+    def check_fits(self, molecule: Molecule, center: bool = True) -> None:
+        error = self.fit_error(molecule, center)
         if error:
             raise ShapeError(error + ".")
 
@@ -95,13 +109,14 @@ def densities(molecules, grid: GridSpec, center: bool = True) -> np.ndarray:
     """Full, valence and core densities (B, 3, M, N, O) float64, separable sums of Gaussians.
 
     ``center`` moves each molecule's bounding-box center to the grid center; otherwise positions
-    are taken as given (Angstrom from the grid's corner point 0)."""
+    are taken as given (Angstrom from the grid's corner point 0). A molecule that does not fit the
+    grid (:meth:`GridSpec.fit_error`) raises ShapeError."""
     out = np.zeros((len(molecules), 3) + tuple(grid.shape))
     s = grid.sigma / grid.spacing  # width in grid points
     norm = 1.0 / ((2 * np.pi) ** 1.5 * s**3)
     axes = [np.arange(n, dtype=np.float64) for n in grid.shape]
     for b, mol in enumerate(molecules):
-        grid.check_fits(mol)
+        grid.check_fits(mol, center)
         pos = mol.positions / grid.spacing
         if center:
             pos = pos - 0.5 * (pos.max(0) + pos.min(0)) + np.asarray(grid.shape) / 2

@@ -87,7 +87,8 @@ def parse_row(row: dict, where: str) -> tuple[int, Molecule, float]:
         field = "molecule"
         return index, Molecule(tuple(symbols), xyz.reshape(-1, 3), name=f"qm9-{index}"), u0
     except (ValueError, TypeError, KeyError, AttributeError) as error:
-        raise DataError(f"{where}: malformed QM9 row, field {field!r}: {error}.") from None
+        raise DataError(f"{where}: malformed QM9 row, field {field!r}: {str(error).rstrip('.')}; correct the row,"
+                        " or pass skip_bad=True to leave it out.") from None
 
 
 def load_qm9(directory: str | os.PathLike | None = None, limit: int | None = None,

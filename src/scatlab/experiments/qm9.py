@@ -29,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chem.features import FeatureSpec, Featurizer, featurize_cached, load_cached, shard_of, wait_for_chunks
+from ..chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached, local_device, shard_of,
+                             wait_for_chunks)
 from ..chem.qm9 import ATOM_U0_HARTREE, load_qm9
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
@@ -62,7 +63,7 @@ class Config:
     data_dir: str | None = None  # directory of qm9_part{1,2,3}.csv; None: the installed qm9pack
     read_limit: int | None = None  # read only the first rows of the CSV files (tests)
     skip_bad: bool = False  # leave out malformed rows / molecules that do not fit, and count them
-    device: str = "cpu"  # where the scattering runs ('cuda', 'cuda:1', ...)
+    device: str = "cpu"  # where the scattering runs ('cuda': this rank's GPU under torchrun, 'cuda:1', ...)
     shard_wait_s: float = 3600.0  # with several ranks (torchrun), rank 0 waits this long for the others' chunks
     mlp_epochs: int = 150  # epochs of the residual MLP at the largest training size (0: not fitted)
     mlp_width: int = 512  # hidden units per layer of the residual MLP
@@ -117,7 +118,10 @@ def _check(cfg: Config) -> None:
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
-    """Featurize (cached), fit the learning curve, write the figure; metrics at the largest size."""
+    """Featurize (cached), fit the learning curve, write the figure; metrics at the largest size.
+
+    Under torchrun, a rank other than 0 only writes its feature chunks to the cache: nothing in
+    ``out_dir`` (rank 0 fits and writes the results)."""
     _check(cfg)
     data = load_qm9(cfg.data_dir, limit=cfg.read_limit, skip_bad=cfg.skip_bad)
     order = qm9_order(len(data), cfg.seed)
@@ -210,7 +214,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
 
 
 def _measure_rate(spec: FeatureSpec, molecules, device: str) -> float:
-    featurizer = Featurizer(spec, device)
+    featurizer = Featurizer(spec, local_device(device))
     start = time.perf_counter()
     featurizer(molecules)
     return len(molecules) / (time.perf_counter() - start)
