@@ -133,10 +133,33 @@ def test_transformer_1d_on_speech():
     assert t.n_features_in_ == 512
 
 
+@pytest.mark.parametrize("normalize", ["kymatio", "resolution"])
+def test_transformer_1d_normalize_and_q_pair_reach_the_transform(normalize):
+    X = np.stack([recording_segment(name, 512) for name in ("2_theo_0.wav", "5_lucas_0.wav")])
+    t = ScatteringTransformer(shape=(512,), J=4, Q=(4, 2), normalize=normalize)
+    expected = scatlab.scattering1d_numpy(X, J=4, Q=(4, 2), normalize=normalize).reshape(2, -1)
+    np.testing.assert_array_equal(t.fit_transform(X), expected)
+
+
+def test_transformer_normalize_resolution_rescales_order_1_by_2_to_the_k1():
+    """normalize='resolution' multiplies order 1 by 2**k1 (k1 the subsampling of its wavelet), order 0 by 1."""
+    X = recording_segment("8_jackson_0.wav", 1024)[None]
+    S = scatlab.Scattering1D(1024, J=5, Q=4)
+    t = ScatteringTransformer(shape=(1024,), J=5, Q=4).fit(X)
+    plain = t.transform(X).reshape(S.output_shape)
+    scaled = t.set_params(normalize="resolution").transform(X).reshape(S.output_shape)
+    order = S.meta["order"]
+    k1 = np.minimum(S.meta["j1"][order == 1], 5)  # subsampling of the first modulus: min(j1, log2 T)
+    np.testing.assert_allclose(scaled[order == 0], plain[order == 0], rtol=1e-6)
+    np.testing.assert_allclose(scaled[order == 1], plain[order == 1] * 2.0 ** k1[:, None], rtol=1e-5)
+    with pytest.raises(scatlab.InvalidParameterError, match="'normalize'"):
+        t.set_params(normalize="l1").transform(X)
+
+
 def test_clone_and_get_params():
     t = ScatteringTransformer(shape=(8, 8), J=2, L=6, max_order=1, padding="periodic")
     params = clone(t).get_params()
-    assert params == dict(shape=(8, 8), J=2, L=6, Q=1, T=None, max_order=1, padding="periodic")
+    assert params == dict(shape=(8, 8), J=2, L=6, Q=1, T=None, max_order=1, padding="periodic", normalize="kymatio")
 
 
 def test_transformer_rejects_wrong_widths():

@@ -15,9 +15,12 @@ class ScatteringTransformer(TransformerMixin, BaseEstimator):
 
     Parameters are stored verbatim and read at every ``transform``, so ``set_params`` never leaves
     stale filters. ``shape`` is (N,) for 1D and (M, N) for 2D; X is (n_samples, prod(shape)).
+    ``Q`` (an int or a pair (Q1, Q2)), ``T`` and ``normalize`` ('kymatio' or 'resolution') are those
+    of :class:`scatlab.Scattering1D` and apply to 1D only; ``L`` to 2D only.
     """
 
-    def __init__(self, shape=(28, 28), J=2, L=8, Q=1, T=None, max_order=2, padding="reflect"):
+    def __init__(self, shape=(28, 28), J=2, L=8, Q=1, T=None, max_order=2, padding="reflect",
+                 normalize="kymatio"):
         self.shape = shape
         self.J = J
         self.L = L
@@ -25,6 +28,7 @@ class ScatteringTransformer(TransformerMixin, BaseEstimator):
         self.T = T
         self.max_order = max_order
         self.padding = padding
+        self.normalize = normalize
 
     def fit(self, X, y=None):
         self._check(X)
@@ -50,7 +54,7 @@ class ScatteringTransformer(TransformerMixin, BaseEstimator):
         samples = X.reshape((X.shape[0],) + shape)
         if len(shape) == 1:
             S = scattering1d_numpy(samples, J=self.J, Q=self.Q, T=self.T, max_order=self.max_order,
-                                   padding=self.padding)
+                                   padding=self.padding, normalize=self.normalize)
         else:
             S = scattering2d_numpy(samples, J=self.J, L=self.L, max_order=self.max_order, padding=self.padding)
         return S.reshape(X.shape[0], -1)
