@@ -1,4 +1,5 @@
 """The scatlab command line: info, transform, bench, reproduce argument errors."""
+import json
 import os
 import re
 import sys
@@ -162,3 +163,49 @@ def test_bench_unknown_configuration_exits_2(capsys):
         cli.main(["bench", "--config", "no-such-configuration"])
     assert exit_info.value.code == 2
     assert "unknown configuration" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+def test_transform_q2_sets_the_second_order_wavelets(tmp_path, capsys):
+    wav = FSDD / "4_jackson_0.wav"
+    out = tmp_path / "audio.npz"
+    assert cli.main(["transform", str(wav), "-o", str(out), "--J", "5", "--Q", "8", "--Q2", "2"]) == 0
+    samples, _ = read_audio(wav)
+    S = scatlab.Scattering1D(samples.shape[0], J=5, Q=(8, 2))
+    with np.load(out) as saved:
+        assert list(saved["Q"]) == [8, 2]
+        np.testing.assert_allclose(saved["coefficients"][0], S(torch.from_numpy(samples)).numpy(), rtol=1e-5, atol=1e-7)
+    assert cli.main(["transform", str(wav), "-o", str(out), "--Q2", "0"]) == 2
+    assert "'Q' parameter" in _error_line(capsys)
+
+
+def test_experiments_are_discovered_in_the_listing_order(tmp_path):
+    from scatlab.experiments import registry
+
+    assert registry.EXPERIMENTS == registry.discover() == ("stability", "textures", "fmnist-linear", "fmnist-hybrid",
+                                                           "fmnist-phase-collapse", "rotation", "audio", "qm9")
+    for name in ("zeta_new.py", "alpha_new.py", "_helper.py", "registry.py", "qm9.py", "stability.py"):
+        (tmp_path / name).write_text("")
+    assert registry.discover(tmp_path) == ("stability", "qm9", "alpha-new", "zeta-new")
+
+
+def test_a_discovered_module_without_run_is_refused_with_the_fix(monkeypatch):
+    from scatlab.experiments import registry
+
+    helper = types.ModuleType("scatlab.experiments.helper")
+    monkeypatch.setitem(sys.modules, "scatlab.experiments.helper", helper)
+    monkeypatch.setattr(registry, "EXPERIMENTS", ("helper",))
+    with pytest.raises(TypeError, match="defines no Config and no run.*_helper.py"):
+        registry.load("helper")
+
+
+def test_bench_markdown_reports_throughput_from_the_committed_results():
+    from scatlab.bench import CONFIGS, to_markdown
+
+    results = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results.json").read_text())
+    header, _, first = to_markdown(results["rows"][:1], ("forward", "backward")).splitlines()
+    cells = dict(zip(header.strip("| ").split(" | "), first.strip("| ").split(" | ")))
+    row = results["rows"][0]
+    batch = next(c.batch for c in CONFIGS if c.name == row["config"])
+    assert float(cells["fwd signals/s"]) == pytest.approx(batch / row["forward_s"], abs=0.05)
+    assert float(cells["fwd+bwd signals/s"]) == pytest.approx(batch / row["backward_s"], abs=0.05)

@@ -39,7 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="auto: 1D for audio and 1D arrays, 2D for images (default)")
     transform.add_argument("--J", type=int, default=2, help="number of scales (default 2)")
     transform.add_argument("--L", type=int, default=8, help="orientations, 2D (default 8)")
-    transform.add_argument("--Q", type=int, default=1, help="wavelets per octave, 1D (default 1)")
+    transform.add_argument("--Q", type=int, default=1, help="wavelets per octave at order 1, 1D (default 1)")
+    transform.add_argument("--Q2", type=int, default=1, help="wavelets per octave at order 2, 1D (default 1)")
     transform.add_argument("--T", type=int, default=None, help="averaging scale, 1D (default 2**J)")
     transform.add_argument("--max-order", type=int, default=2, choices=(1, 2))
     transform.add_argument("--padding", choices=("reflect", "periodic"), default="reflect")
@@ -108,7 +109,7 @@ def _import_status(module: str) -> str:
 def _transform(args: argparse.Namespace) -> int:
     from .io import atomic_savez, transform_files
 
-    arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=args.Q, T=args.T,
+    arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
                              max_order=args.max_order, padding=args.padding, progress=_progress)
     path = atomic_savez(args.output, **arrays)
     shape = arrays["coefficients"].shape

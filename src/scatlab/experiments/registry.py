@@ -7,8 +7,10 @@ underscores in the module's) defining
   ``quick()`` classmethod returning the fast variant;
 - ``run(cfg, out_dir, progress) -> Result``: writes its figures (PNG) in ``out_dir``.
 
-Registering an experiment is adding its module name to :data:`EXPERIMENTS`; modules are imported
-only when run. Any field of ``Config`` can be changed from the command line (``--set KEY=VALUE``,
+Adding an experiment is adding its module: :data:`EXPERIMENTS` lists every module of this package
+except ``registry`` and those named ``_*`` (:func:`discover`, which imports none), in the order of
+:data:`ORDER`, then alphabetically; modules are imported only when run. Any field of ``Config``
+can be changed from the command line (``--set KEY=VALUE``,
 :func:`configure`). The runner writes ``DIR/NAME/results.json`` atomically, also when the experiment
 fails (with the error), so that the report shows every attempted experiment.
 """
@@ -20,6 +22,7 @@ import fractions
 import importlib
 import math
 import numbers
+import pkgutil
 import platform
 import random
 import subprocess
@@ -36,10 +39,10 @@ import torch
 from ..errors import DataError, InvalidParameterError, parameter_error
 from ..io.atomic import atomic_write_json
 
-__all__ = ["EXPERIMENTS", "Progress", "Result", "experiment_names", "load", "configure", "run_experiment",
-           "reproduce", "versions", "git_commit"]
+__all__ = ["EXPERIMENTS", "ORDER", "discover", "Progress", "Result", "experiment_names", "load", "configure",
+           "run_experiment", "reproduce", "versions", "git_commit"]
 
-EXPERIMENTS: tuple[str, ...] = (
+ORDER: tuple[str, ...] = (
     "stability",
     "textures",
     "fmnist-linear",
@@ -49,6 +52,18 @@ EXPERIMENTS: tuple[str, ...] = (
     "audio",
     "qm9",
 )
+"""The listing order of these experiments; the other discovered ones follow, alphabetically."""
+
+
+def discover(path: str | Path = Path(__file__).parent) -> tuple[str, ...]:
+    """The experiment names in ``path``: its modules but ``registry`` and ``_*``, with ``-`` for ``_``."""
+    found = {info.name.replace("_", "-") for info in pkgutil.iter_modules([str(path)])
+             if not info.name.startswith("_") and info.name != "registry"}
+    return tuple(name for name in ORDER if name in found) + tuple(sorted(found.difference(ORDER)))
+
+
+EXPERIMENTS: tuple[str, ...] = discover()
+"""The registered experiments, in the order ``scatlab reproduce`` runs them."""
 
 Progress = Callable[..., Iterable]
 """``progress(iterable, desc=..., total=...)`` returning an iterable, e.g. ``tqdm.tqdm``."""
@@ -83,9 +98,15 @@ def experiment_names(names: Sequence[str] = ()) -> list[str]:
 
 
 def load(name: str) -> types.ModuleType:
-    """Import the module of the registered experiment ``name``."""
+    """Import the module of the registered experiment ``name``; it must define ``Config`` and ``run``."""
     experiment_names([name])
-    return importlib.import_module(f"{__package__}.{name.replace('-', '_')}")
+    module_name = name.replace("-", "_")
+    module = importlib.import_module(f"{__package__}.{module_name}")
+    missing = [attr for attr in ("Config", "run") if not hasattr(module, attr)]
+    if missing:
+        raise TypeError(f"The module {module.__name__} is discovered as experiment {name!r} but defines no"
+                        f" {' and no '.join(missing)}. Add them, or rename it _{module_name}.py if it is a helper.")
+    return module
 
 
 def configure(name: str, *, quick: bool = False, seed: int = 0, options: Mapping[str, str] | None = None):
