@@ -2,7 +2,10 @@
 import json
 import os
 import re
+import signal
+import subprocess
 import sys
+import time
 import types
 from pathlib import Path
 
@@ -13,6 +16,7 @@ from PIL import Image
 
 import scatlab
 from scatlab import cli
+from scatlab.datasets import FASHION_MNIST_DIR
 from scatlab.errors import InvalidParameterError
 from scatlab.experiments.registry import configure
 from scatlab.io import read_audio, read_image
@@ -140,6 +144,62 @@ def test_reproduce_options_are_typed_by_the_config():
     for bad in ({"read_limit": "abc"}, {"shape": "48,36"}, {"skip_bad": "true"}):
         with pytest.raises(InvalidParameterError, match=next(iter(bad))):
             configure("qm9", options=bad)
+
+
+def test_reproduce_refuses_existing_checkpoints_without_resume(tmp_path, capsys):
+    checkpoint = tmp_path / "fmnist-phase-collapse" / "checkpoints" / "phase-collapse_n500_s0.pt"
+    checkpoint.parent.mkdir(parents=True)
+    checkpoint.write_bytes(b"an earlier run")
+    assert cli.main(["reproduce", "stability", "fmnist-phase-collapse", "--quick", "--out", str(tmp_path)]) == 2
+    line = _error_line(capsys)
+    assert str(checkpoint) in line and "--resume" in line and "--out" in line
+    assert checkpoint.read_bytes() == b"an earlier run"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fmnist-phase-collapse"]  # stability did not run either
+
+
+@pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
+                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+def test_reproduce_killed_midway_resumes_to_the_uninterrupted_weights(tmp_path, capsys):
+    """SIGKILL a real training run once its first epoch checkpoint is on disk; ``--resume`` then ends
+    with exactly the weights and history of an uninterrupted run. A plain rerun refuses to train over
+    the checkpoint, and resuming with another configuration fails without touching results.json."""
+    epochs = 4
+    command = [sys.executable, "-m", "scatlab", "reproduce", "fmnist-phase-collapse", "--quick",
+               "--set", "models=phase-collapse", "--set", "n_test=100", "--set", f"epochs_small={epochs}"]
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    checkpoint = Path("fmnist-phase-collapse", "checkpoints", "phase-collapse_n500_s0.pt")
+    subprocess.run([*command, "--out", str(whole)], env=env, check=True, capture_output=True)
+
+    run = subprocess.Popen([*command, "--out", str(killed)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not (killed / checkpoint).exists():
+        assert run.poll() is None and time.monotonic() < deadline, "no checkpoint before the run ended"
+        time.sleep(0.01)
+    run.send_signal(signal.SIGKILL)
+    assert run.wait() == -signal.SIGKILL
+    assert len(torch.load(killed / checkpoint, weights_only=False)["history"]) < epochs  # killed midway
+    assert not (killed / "fmnist-phase-collapse" / "results.json").exists()
+
+    assert cli.main(command[3:] + ["--out", str(killed)]) == 2  # no --resume: refused, nothing written
+    assert "--resume" in _error_line(capsys)
+    subprocess.run([*command, "--out", str(killed), "--resume"], env=env, check=True, capture_output=True)
+    reference, resumed = (torch.load(d / checkpoint, weights_only=False) for d in (whole, killed))
+    assert [h["epoch"] for h in resumed["history"]] == list(range(1, epochs + 1))
+    assert resumed["history"] == reference["history"]
+    assert reference["model"].keys() == resumed["model"].keys()
+    for name, value in reference["model"].items():
+        assert torch.equal(resumed["model"][name], value), name
+
+    results = (whole / "fmnist-phase-collapse" / "results.json").read_bytes()
+    other = command[3:] + ["--set", f"epochs_small={epochs + 1}", "--out", str(whole), "--resume"]
+    assert cli.main(other) == 2  # the checkpoint of another configuration: a user error
+    out = capsys.readouterr().out
+    assert "another configuration" in out and "--out DIR" in out and "delete this file" in out
+    assert (whole / "fmnist-phase-collapse" / "results.json").read_bytes() == results
+    failed = json.loads((whole / "fmnist-phase-collapse" / "failed.json").read_text())
+    assert failed["status"] == "failed" and failed["user_error"] and str(whole / checkpoint) in failed["error"]
 
 
 def test_argparse_errors_exit_2():

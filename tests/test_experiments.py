@@ -11,6 +11,7 @@ import torch
 from PIL import Image
 
 from scatlab import cli
+from scatlab.errors import DataError
 from scatlab.experiments import registry
 
 pytest.importorskip("skimage.data")
@@ -148,3 +149,56 @@ def test_non_finite_metric_fails_the_experiment(tmp_path, monkeypatch):
     record = registry.run_experiment("nan", tmp_path, quick=True)
     assert record["status"] == "failed" and "finite" in record["error"]
     assert json.loads((tmp_path / "nan" / "results.json").read_text())["status"] == "failed"
+
+
+def fake_experiment(monkeypatch, run) -> None:
+    """Register the single experiment 'fake' whose run is ``run``."""
+    fake = types.ModuleType("scatlab.experiments.fake")
+
+    @dataclasses.dataclass(frozen=True)
+    class Config:
+        seed: int = 0
+
+        @classmethod
+        def quick(cls):
+            return cls()
+
+    fake.Config, fake.run = Config, run
+    monkeypatch.setitem(sys.modules, "scatlab.experiments.fake", fake)
+    monkeypatch.setattr(registry, "EXPERIMENTS", ("fake",))
+
+
+def test_failure_never_replaces_results_json(tmp_path, monkeypatch, capsys):
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"answer": 42.0}))
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    good = (tmp_path / "fake" / "results.json").read_bytes()
+
+    def missing_data(cfg, out_dir, progress):
+        raise DataError("The file 'train.gz' is missing; pass --set data_dir=DIR.")
+
+    fake_experiment(monkeypatch, missing_data)
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 2  # a user error, as outside an experiment
+    assert "fake: failed" in capsys.readouterr().out
+    assert (tmp_path / "fake" / "results.json").read_bytes() == good
+    failed = json.loads((tmp_path / "fake" / "failed.json").read_text())
+    assert failed["status"] == "failed" and failed["user_error"] and "train.gz" in failed["error"]
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"answer": 43.0}))
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "fake" / "results.json").read_text())["metrics"] == {"answer": 43.0}
+    assert not (tmp_path / "fake" / "failed.json").exists()  # the stale failure is gone
+
+
+def test_only_rank_0_writes_records_and_report(tmp_path, monkeypatch, capsys):
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"rank": 1.0}))
+    (tmp_path / "fake").mkdir()
+    (tmp_path / "fake" / "results.json").write_text("rank 0's record")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "fake" / "results.json").read_text() == "rank 0's record"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["fake", "results.json"]  # no index.html
+    assert "report:" not in capsys.readouterr().out
+    monkeypatch.setenv("RANK", "0")
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    assert json.loads((tmp_path / "fake" / "results.json").read_text())["metrics"] == {"rank": 1.0}
+    assert (tmp_path / "index.html").is_file()

@@ -1,7 +1,8 @@
 """The ``scatlab`` command line: info, transform, bench, reproduce.
 
 Each subcommand parses its arguments and calls the library. User errors (scatlab's documented
-errors and unwritable outputs) print one line ``scatlab: error: ...`` and exit with status 2.
+errors and unwritable outputs) print one line ``scatlab: error: ...`` and exit with status 2; an
+experiment of ``reproduce`` stopped by one is reported on its own line and also gives status 2.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from collections.abc import Iterable, Sequence
 
 from tqdm import tqdm
 
-from .errors import DataError, InvalidParameterError, ShapeError, parameter_error
+from .errors import parameter_error
+from .experiments.registry import USER_ERRORS, experiment_names, is_main_process, reproduce, versions
 from .synthesis import command as synthesize_command
 
 __all__ = ["main", "build_parser"]
@@ -54,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--quick", action="store_true", help="the fast variant of every experiment")
     reproduce.add_argument("--out", default="results", metavar="DIR", help="output directory (default: results)")
     reproduce.add_argument("--seed", type=int, default=0)
+    reproduce.add_argument("--resume", action="store_true",
+                           help="continue training from the checkpoints in DIR (without it, existing checkpoints"
+                                " stop the run before it starts)")
     reproduce.add_argument("--set", action="append", default=[], dest="options", metavar="KEY=VALUE",
                            help="change a field of the experiments' Config, e.g. --set data_dir=DIR (MNIST or CIFAR-10"
                                 " files) or --set train_sizes=1000,60000; repeatable")
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return {"info": _info, "transform": _transform, "synthesize": synthesize_command.run,
                 "reproduce": _reproduce}[args.command](args)
-    except (InvalidParameterError, ShapeError, DataError, OSError) as exc:
+    except USER_ERRORS as exc:
         print(f"scatlab: error: {exc}", file=sys.stderr)
         return 2
 
@@ -80,8 +85,6 @@ def _progress(iterable: Iterable, **kwargs) -> Iterable:
 
 def _info(args: argparse.Namespace) -> int:
     import torch
-
-    from .experiments.registry import versions
 
     for name, version in versions().items():
         print(f"{name:<14}{version}")
@@ -135,15 +138,15 @@ def _options(pairs: list[str]) -> dict[str, str]:
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from .experiments.registry import experiment_names, reproduce
     from .report import build_report
 
     names = experiment_names(args.names)
     records = reproduce(names, args.out, quick=args.quick, seed=args.seed, progress=_progress,
-                        options=_options(args.options))
-    report = build_report(args.out)
+                        options=_options(args.options), resume=args.resume)
     for record in records:
         line = f"{record['experiment']}: {record['status']} in {record['wall_time_s']:.1f} s"
         print(line if record["status"] == "ok" else f"{line}: {record['error']}")
-    print(f"report: {report}")
-    return 0 if all(record["status"] == "ok" for record in records) else 1
+    if is_main_process():  # under torchrun, rank 0 alone writes the report
+        print(f"report: {build_report(args.out)}")
+    failed = [record for record in records if record["status"] != "ok"]
+    return 2 if any(record["user_error"] for record in failed) else 1 if failed else 0

@@ -10,9 +10,13 @@ underscores in the module's) defining
 Adding an experiment is adding its module: :data:`EXPERIMENTS` lists every module of this package
 except ``registry`` and those named ``_*`` (:func:`discover`, which imports none), in the order of
 :data:`ORDER`, then alphabetically; modules are imported only when run. Any field of ``Config``
-can be changed from the command line (``--set KEY=VALUE``,
-:func:`configure`). The runner writes ``DIR/NAME/results.json`` atomically, also when the experiment
-fails (with the error), so that the report shows every attempted experiment.
+can be changed from the command line (``--set KEY=VALUE``, :func:`configure`). An experiment that
+trains keeps its checkpoints in ``DIR/NAME/checkpoints`` (:data:`CHECKPOINTS`); the runner
+continues from them only when asked to resume and otherwise refuses to start over them. The
+runner writes ``DIR/NAME/results.json`` atomically, also when the experiment fails (with the
+error), so that the report shows every attempted experiment; a failure never replaces an existing
+``results.json`` but goes to ``failed.json`` beside it. Under torchrun only rank 0 writes these
+records.
 """
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ import fractions
 import importlib
 import math
 import numbers
+import os
 import pkgutil
 import platform
 import random
@@ -36,11 +41,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError, InvalidParameterError, parameter_error
+from ..errors import DataError, InvalidParameterError, ShapeError, parameter_error
 from ..io.atomic import atomic_write_json
 
-__all__ = ["EXPERIMENTS", "ORDER", "discover", "Progress", "Result", "experiment_names", "load", "configure",
-           "run_experiment", "reproduce", "versions", "git_commit"]
+__all__ = ["EXPERIMENTS", "ORDER", "discover", "CHECKPOINTS", "USER_ERRORS", "Progress", "Result", "experiment_names",
+           "load", "configure", "run_experiment", "reproduce", "is_main_process", "versions", "git_commit"]
 
 ORDER: tuple[str, ...] = (
     "stability",
@@ -64,6 +69,12 @@ def discover(path: str | Path = Path(__file__).parent) -> tuple[str, ...]:
 
 EXPERIMENTS: tuple[str, ...] = discover()
 """The registered experiments, in the order ``scatlab reproduce`` runs them."""
+
+CHECKPOINTS = "checkpoints"
+"""The subdirectory of ``DIR/NAME`` holding the training checkpoints of an experiment."""
+
+USER_ERRORS = (InvalidParameterError, ShapeError, DataError, OSError)
+"""Errors caused by the user's parameters, data or files: exit status 2 of the command line."""
 
 Progress = Callable[..., Iterable]
 """``progress(iterable, desc=..., total=...)`` returning an iterable, e.g. ``tqdm.tqdm``."""
@@ -162,44 +173,80 @@ def _parse(text: str, kind):
 
 
 def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed: int = 0,
-                   progress: Progress = no_progress, options: Mapping[str, str] | None = None) -> dict:
+                   progress: Progress = no_progress, options: Mapping[str, str] | None = None,
+                   resume: bool = False) -> dict:
     """Run one experiment in ``out_root/name`` and write its ``results.json``; return the record.
 
     Random generators (Python, NumPy, torch) are seeded with ``seed``, which also replaces the
-    config's ``seed``; ``options`` change other fields of the config (see :func:`configure`). An
-    exception inside the experiment is recorded (status 'failed', error, traceback) instead of
-    propagating.
+    config's ``seed``; ``options`` change other fields of the config (see :func:`configure`).
+    Training continues from the checkpoints of ``out_root/name/checkpoints`` only with ``resume``;
+    without it, an existing checkpoint raises before anything runs. An exception inside the
+    experiment is recorded (status 'failed', error, traceback, ``user_error`` if one of
+    :data:`USER_ERRORS`) instead of propagating; it goes to ``failed.json`` if a ``results.json``
+    exists already. Under torchrun, ranks other than 0 write no record.
     """
     module = load(name)
     cfg = configure(name, quick=quick, seed=seed, options=options)
+    if not resume:
+        _refuse_checkpoints(name, out_root)
     out_dir = Path(out_root) / name
     out_dir.mkdir(parents=True, exist_ok=True)
-    record = {"experiment": name, "status": "ok", "error": None, "traceback": None,
+    record = {"experiment": name, "status": "ok", "error": None, "user_error": False, "traceback": None,
               "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": []}
     _seed_everything(seed)
     start = time.perf_counter()
     try:
         record.update(_checked(module.run(cfg, out_dir, progress), out_dir))
     except Exception as exc:  # recorded in results.json and reported; the other experiments still run
-        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc())
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", user_error=isinstance(exc, USER_ERRORS),
+                      traceback=traceback.format_exc())
     now = datetime.datetime.now(datetime.timezone.utc)
     record.update(wall_time_s=round(time.perf_counter() - start, 3), versions=versions(), git_commit=git_commit(),
                   seed=seed, quick=quick, date=now.isoformat(timespec="seconds"))
-    atomic_write_json(out_dir / "results.json", record)
+    if is_main_process():
+        _write_record(out_dir, record)
     return record
 
 
 def reproduce(names: Sequence[str], out_root: str | Path, *, quick: bool = False, seed: int = 0,
-              progress: Progress = no_progress, options: Mapping[str, str] | None = None) -> list[dict]:
+              progress: Progress = no_progress, options: Mapping[str, str] | None = None,
+              resume: bool = False) -> list[dict]:
     """Run the named experiments (all if empty) one after the other; return their records.
 
-    ``options`` are checked against every selected experiment before the first one starts.
+    ``options``, and the absence of checkpoints unless ``resume``, are checked for every selected
+    experiment before the first one starts.
     """
     selected = experiment_names(names)
     for name in selected:
         configure(name, quick=quick, seed=seed, options=options)
-    return [run_experiment(name, out_root, quick=quick, seed=seed, progress=progress, options=options)
+        if not resume:
+            _refuse_checkpoints(name, out_root)
+    return [run_experiment(name, out_root, quick=quick, seed=seed, progress=progress, options=options, resume=resume)
             for name in progress(selected, desc="experiments", total=len(selected))]
+
+
+def is_main_process() -> bool:
+    """False on the ranks other than 0 under torchrun (its ``RANK`` variable), True otherwise."""
+    return int(os.environ.get("RANK", 0)) == 0
+
+
+def _refuse_checkpoints(name: str, out_root: str | Path) -> None:
+    """Raise if ``out_root/name`` holds checkpoints of an earlier run (continuing them needs resume)."""
+    found = sorted((Path(out_root) / name / CHECKPOINTS).glob("*.pt"))
+    if found:
+        raise InvalidParameterError(
+            f"The checkpoint '{found[0]}' ({len(found)} in all) was left by an earlier run of {name}; pass --resume"
+            " to continue its training, or choose another --out DIR to start afresh. Nothing was written.")
+
+
+def _write_record(out_dir: Path, record: dict) -> None:
+    """``results.json``, except a failure when one exists: ``failed.json`` then, keeping the earlier record."""
+    path = out_dir / "results.json"
+    if record["status"] == "failed" and path.exists():
+        path = out_dir / "failed.json"
+    else:
+        (out_dir / "failed.json").unlink(missing_ok=True)
+    atomic_write_json(path, record)
 
 
 def versions() -> dict[str, str]:

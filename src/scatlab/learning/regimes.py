@@ -16,7 +16,7 @@ from torch import nn
 
 from ..datasets import load_classification
 from ..errors import InvalidParameterError
-from ..experiments.registry import Progress
+from ..experiments.registry import CHECKPOINTS, Progress
 from .models import build_model
 from .training import TrainSettings, evaluate, seed_everything, train
 
@@ -46,7 +46,8 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
 
     ``data`` holds x_train (N, C, M, N), y_train, x_test, y_test; the subset of size n for a seed is
     :func:`balanced_subsets` (labels, (n,), seed). ``settings(model, n, seed)`` gives the optimization;
-    each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it.
+    each run checkpoints to ``checkpoints/{model}_n{n}_s{seed}.pt`` and resumes from it (the
+    experiment runner refuses to start over existing checkpoints unless asked to resume).
     """
     out = {}
     for model_name in models:
@@ -83,7 +84,7 @@ def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identi
         lambda model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < full else cfg.epochs_full,
                                              batch_size=cfg.batch_size, lr=lr(model), weight_decay=cfg.weight_decay,
                                              max_shift=cfg.max_shift, hflip=cfg.hflip, seed=seed),
-        Path(out_dir) / "checkpoints",
+        Path(out_dir) / CHECKPOINTS,
         {**identity, "n_test": cfg.n_test, "data_dir": str(Path(cfg.data_dir).resolve())}, progress)
 
 
