@@ -269,3 +269,18 @@ def test_bench_markdown_reports_throughput_from_the_committed_results():
     batch = next(c.batch for c in CONFIGS if c.name == row["config"])
     assert float(cells["fwd signals/s"]) == pytest.approx(batch / row["forward_s"], abs=0.05)
     assert float(cells["fwd+bwd signals/s"]) == pytest.approx(batch / row["backward_s"], abs=0.05)
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+def test_transform_normalize_resolution(tmp_path, capsys):
+    wav = FSDD / "4_jackson_0.wav"
+    out = tmp_path / "audio.npz"
+    assert cli.main(["transform", str(wav), "-o", str(out), "--J", "5", "--Q", "8", "--normalize", "resolution"]) == 0
+    samples, _ = read_audio(wav)
+    S = scatlab.Scattering1D(samples.shape[0], J=5, Q=8, normalize="resolution")
+    with np.load(out) as saved:
+        assert str(saved["normalize"]) == "resolution"
+        np.testing.assert_allclose(saved["coefficients"][0], S(torch.from_numpy(samples)).numpy(), rtol=1e-5, atol=1e-7)
+    with pytest.raises(SystemExit):
+        cli.main(["transform", str(wav), "-o", str(out), "--normalize", "energy"])
+    assert "--normalize" in capsys.readouterr().err

@@ -46,6 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--T", type=int, default=None, help="averaging scale, 1D (default 2**J)")
     transform.add_argument("--max-order", type=int, default=2, choices=(1, 2))
     transform.add_argument("--padding", choices=("reflect", "periodic"), default="reflect")
+    transform.add_argument("--normalize", choices=("kymatio", "resolution"), default="kymatio",
+                           help="1D: 'kymatio' as the 0.3.0 release (default), 'resolution' scales each filter by"
+                                " its subsampling so energies compare across resolutions")
 
     synthesize_command.add_parser(commands)
 
@@ -113,7 +116,8 @@ def _transform(args: argparse.Namespace) -> int:
     from .io import atomic_savez, transform_files
 
     arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
-                             max_order=args.max_order, padding=args.padding, progress=_progress)
+                             max_order=args.max_order, padding=args.padding, normalize=args.normalize,
+                             progress=_progress)
     path = atomic_savez(args.output, **arrays)
     shape = arrays["coefficients"].shape
     print(f"wrote {path}: coefficients {shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")

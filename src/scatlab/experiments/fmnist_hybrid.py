@@ -8,8 +8,8 @@ SGD with Nesterov momentum and a cosine schedule, :mod:`scatlab.learning.trainin
 class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` seeds, and the full
 60,000 with one seed) and reports the test accuracy, mean ± std over seeds.
 
-Every run checkpoints after each epoch in ``out_dir/checkpoints`` and rerunning the experiment
-resumes the interrupted runs (the checkpoint identity is checked). Target of the full run: hybrid
+Every run checkpoints after each epoch in ``out_dir/checkpoints``; rerunning the experiment with
+``--resume`` continues the interrupted runs (the checkpoint identity is checked). Target of the full run: hybrid
 >= 94 % (Fashion-MNIST README: ResNet-18 with augmentation 94.9 %, HOG + SVM 92.6 %).
 
 ``data_dir`` may hold MNIST or CIFAR-10 files instead (:func:`scatlab.datasets.load_classification`;

@@ -14,7 +14,7 @@ class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` see
 one seed) and reports the test accuracy, mean ± std. The bias-free networks of fixed filters take
 a ten times smaller learning rate than the ResNet: on a validation split (6,000 training images,
 5,000 other training images held out, 4 epochs) phase collapse reached 80.6 % at lr 0.05, 86.5 %
-at 0.01 and 87.8 % at 0.005. Runs checkpoint after every epoch and a rerun resumes them. Targets
+at 0.01 and 87.8 % at 0.005. Runs checkpoint after every epoch; `--resume` continues them. Targets
 of the full run: phase collapse >= 93.5 % and within one point of the ResNet.
 
 ``data_dir`` may hold MNIST or CIFAR-10 files instead (:func:`scatlab.datasets.load_classification`;

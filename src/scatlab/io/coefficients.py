@@ -31,6 +31,7 @@ def transform_files(
     T: int | None = None,
     max_order: int = 2,
     padding: str = "reflect",
+    normalize: str = "kymatio",
     progress: Callable[..., Iterable] = lambda iterable, **_: iterable,
 ) -> dict[str, np.ndarray]:
     r"""Read every file and apply one scattering transform to all of them.
@@ -41,8 +42,9 @@ def transform_files(
         WAV, image or ``.npy`` files (see :func:`scatlab.io.read_signal`), all of one kind and shape.
     kind : {'auto', '1d', '2d'}
         'auto' takes 1D for audio and 1D arrays, 2D for images; '1d' or '2d' requires that kind.
-    J, L, Q, T, max_order, padding
-        Parameters of :class:`scatlab.Scattering1D` (J, Q, T) or :class:`scatlab.Scattering2D` (J, L).
+    J, L, Q, T, max_order, padding, normalize
+        Parameters of :class:`scatlab.Scattering1D` (J, Q, T, normalize) or
+        :class:`scatlab.Scattering2D` (J, L).
     progress : callable
         ``progress(iterable, desc=..., total=...)`` wrapping the loop over files (e.g. ``tqdm``).
 
@@ -67,7 +69,7 @@ def transform_files(
                             f" {kind}. Pass files of that kind, or --kind auto.")
         if transform is None:
             first = (path, signal.shape)
-            transform = _build(signal.shape, J, L, Q, T, max_order, padding)
+            transform = _build(signal.shape, J, L, Q, T, max_order, padding, normalize)
         elif signal.shape != first[1]:
             raise DataError(
                 f"'{path}' has shape {signal.shape} but '{first[0]}' has shape {first[1]}: all inputs of one"
@@ -82,9 +84,10 @@ def transform_files(
     return _arrays(transform, np.stack(coefficients), paths, rates)
 
 
-def _build(shape: tuple[int, ...], J: int, L: int, Q: int, T: int | None, max_order: int, padding: str):
+def _build(shape: tuple[int, ...], J: int, L: int, Q: int, T: int | None, max_order: int, padding: str,
+           normalize: str):
     if len(shape) == 1:
-        return Scattering1D(shape, J=J, Q=Q, T=T, max_order=max_order, padding=padding)
+        return Scattering1D(shape, J=J, Q=Q, T=T, max_order=max_order, padding=padding, normalize=normalize)
     return Scattering2D(shape, J=J, L=L, max_order=max_order, padding=padding)
 
 
@@ -100,7 +103,7 @@ def _arrays(transform, coefficients: np.ndarray, paths: list[Path], rates: set[i
         "padding": np.array(transform.padding),
     }
     if is_1d:
-        arrays.update(Q=np.array(transform.Q), T=np.array(transform.T))
+        arrays.update(Q=np.array(transform.Q), T=np.array(transform.T), normalize=np.array(transform.normalize))
     else:
         arrays["L"] = np.array(transform.L)
     if rates:
