@@ -208,8 +208,9 @@ def build_model(name: str, shape: tuple[int, int] = (28, 28), num_classes: int =
 
     'hybrid': :class:`ScatteringHybrid` (J = 2); 'wrn': the same :class:`WideResNet` on pixels;
     'phase-collapse' / 'soft-threshold': :class:`PhaseCollapseNet` with the modulus or the
-    soft-thresholding; 'resnet': a :class:`WideResNet` of width 1 with as many blocks as the
-    phase-collapse network has layers (``len(widths)`` stages x 1 block + stem + classifier).
+    soft-thresholding; 'resnet': a :class:`WideResNet` of width 1 with one block per stage (3
+    stages + stem + classifier: the depth of the default 3-layer phase-collapse network, whatever
+    ``widths`` is).
     """
     if name == "hybrid":
         return ScatteringHybrid(shape, num_classes, in_channels=in_channels, J=2, L=L, blocks=blocks, width=width)
