@@ -70,22 +70,34 @@ def fit_residual_mlp(x_train, y_train, x_test, *, alpha: float, epochs: int, wid
 
 def _gaussian_kernel(a: torch.Tensor, b: torch.Tensor, lengthscale: float) -> torch.Tensor:
     """exp(-||a_i - b_k||^2 / (lengthscale^2 d)) for the d columns, in one buffer."""
-    d2 = ((a * a).sum(1)[:, None] + (b * b).sum(1)[None]).sub_(2 * a @ b.T).clamp_min_(0)
+    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None]
+    d2.addmm_(a, b.T, alpha=-2).clamp_min_(0)
     return d2.mul_(-1.0 / (lengthscale**2 * a.shape[1])).exp_()
 
 
 def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
     """Residual predictions at x_eval, one per penalty, for one length scale (None where
-    K + penalty I is numerically not positive definite)."""
-    k, k_eval = _gaussian_kernel(x_fit, x_fit, lengthscale), _gaussian_kernel(x_eval, x_fit, lengthscale)
-    out = []
-    for penalty in penalties:
-        k.diagonal().add_(penalty)
-        factor, info = torch.linalg.cholesky_ex(k)
-        k.diagonal().sub_(penalty)
-        out.append(None if info.item() else (k_eval @ torch.cholesky_solve(residual[:, None], factor)).squeeze(1).numpy())
-        del factor
-    return out
+    K + penalty I is numerically not positive definite).
+
+    Memory: K and one Cholesky buffer (8 n^2 bytes each; the last penalty factors K in place) and
+    the n_eval x n cross kernel; LAPACK works in place on the buffer (K is symmetric, so its
+    C-ordered buffer is read as the Fortran-ordered transpose, without a copy).
+    """
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    def solve(buffer, penalty):
+        buffer.flat[:: len(buffer) + 1] += penalty
+        try:
+            factor = cho_factor(buffer.T, lower=False, overwrite_a=True, check_finite=False)
+        except LinAlgError:
+            return None
+        return k_eval @ cho_solve(factor, y, check_finite=False)
+
+    k = _gaussian_kernel(x_fit, x_fit, lengthscale).numpy()
+    k_eval = _gaussian_kernel(x_eval, x_fit, lengthscale).numpy()
+    y = residual.numpy()
+    last = len(penalties) - 1
+    return [solve(k if i == last else k.copy(), penalty) for i, penalty in enumerate(penalties)]
 
 
 def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales, penalties,
