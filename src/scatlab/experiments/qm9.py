@@ -68,7 +68,7 @@ class Config:
     mlp_epochs: int = 150  # epochs of the residual MLP at the largest training size (0: not fitted)
     mlp_width: int = 512  # hidden units per layer of the residual MLP
     # Gaussian kernel ridge on the residual: molecules it is fitted on (0: none); exact, float64,
-    # about 8 n^2 bytes and the test cross kernel (30,000: 10 GB)
+    # 8 n^2 bytes and the test cross kernel (30,000: 10 GB)
     kernel_max_train: int = 30000
     # length scales (x sqrt(features)) and penalties tried; on 20,000 molecules the validation MAE
     # fell from 2.80 (scale 4, 1e-7) to 2.52 (scale 8, 1e-9): smooth kernels, tiny penalties

@@ -79,25 +79,25 @@ def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
     """Residual predictions at x_eval, one per penalty, for one length scale (None where
     K + penalty I is numerically not positive definite).
 
-    Memory: K and one Cholesky buffer (8 n^2 bytes each; the last penalty factors K in place) and
-    the n_eval x n cross kernel; LAPACK works in place on the buffer (K is symmetric, so its
-    C-ordered buffer is read as the Fortran-ordered transpose, without a copy).
+    Memory: one n x n buffer (8 n^2 bytes) and the n_eval x n cross kernel. K is rebuilt for each
+    penalty (n^2 d operations, small beside the n^3 / 3 of the factorization) and factored in place
+    by LAPACK (K is symmetric: its C-ordered buffer is read as the Fortran-ordered transpose).
     """
     from scipy.linalg import LinAlgError, cho_factor, cho_solve
 
-    def solve(buffer, penalty):
-        buffer.flat[:: len(buffer) + 1] += penalty
+    k_eval = _gaussian_kernel(x_eval, x_fit, lengthscale).numpy()
+    y = residual.numpy()
+
+    def solve(penalty):
+        k = _gaussian_kernel(x_fit, x_fit, lengthscale).numpy()
+        k.flat[:: len(k) + 1] += penalty
         try:
-            factor = cho_factor(buffer.T, lower=False, overwrite_a=True, check_finite=False)
+            factor = cho_factor(k.T, lower=False, overwrite_a=True, check_finite=False)
         except LinAlgError:
             return None
         return k_eval @ cho_solve(factor, y, check_finite=False)
 
-    k = _gaussian_kernel(x_fit, x_fit, lengthscale).numpy()
-    k_eval = _gaussian_kernel(x_eval, x_fit, lengthscale).numpy()
-    y = residual.numpy()
-    last = len(penalties) - 1
-    return [solve(k if i == last else k.copy(), penalty) for i, penalty in enumerate(penalties)]
+    return [solve(penalty) for penalty in penalties]
 
 
 def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales, penalties,
