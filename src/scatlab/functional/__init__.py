@@ -1,25 +1,21 @@
-"""Pure torch functions f(x, plan, bank) and their cached convenience twins."""
-from .harmonic3d import build_bank_3d, harmonic_maps3d, harmonic_scattering3d, plan_3d
-from .rototranslation import build_roto_bank, rototranslation_scattering2d, rototranslation_with_plan
-from .scattering1d import build_bank_1d, scattering1d, scattering1d_with_plan
-from .scattering2d import build_bank_2d, scattering2d, scattering2d_with_plan
-from .timefrequency import build_bank_tf, timefrequency_scattering, timefrequency_scattering_with_plan
+"""Pure torch engines ``*_with_plan(x, plan, bank)`` and their functional twins (keyword parameters,
+banks cached per plan, dtype and device), one pair per transform."""
+from .harmonic3d import harmonic_maps3d_with_plan, harmonic_scattering3d, harmonic_scattering3d_with_plan
+from .rototranslation import rototranslation_scattering2d, rototranslation_scattering2d_with_plan
+from .scattering1d import scattering1d, scattering1d_with_plan
+from .scattering2d import scattering2d, scattering2d_with_plan
+from .timefrequency import timefrequency_scattering, timefrequency_scattering_with_plan
 
 __all__ = [
-    "build_bank_3d",
-    "harmonic_maps3d",
+    "harmonic_maps3d_with_plan",
     "harmonic_scattering3d",
-    "plan_3d",
-    "build_roto_bank",
+    "harmonic_scattering3d_with_plan",
     "rototranslation_scattering2d",
-    "rototranslation_with_plan",
-    "build_bank_1d",
-    "build_bank_2d",
+    "rototranslation_scattering2d_with_plan",
     "scattering1d",
     "scattering1d_with_plan",
     "scattering2d",
     "scattering2d_with_plan",
-    "build_bank_tf",
     "timefrequency_scattering",
     "timefrequency_scattering_with_plan",
 ]

@@ -1,25 +1,11 @@
-"""Hot-path operators shared by the engines: modulus, filtering with subsampling, low-pass matrices."""
+"""Hot-path operators shared by the engines: modulus, filtering with subsampling, separable low-pass."""
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 
-import numpy as np
 import torch
 
-__all__ = ["cast_real", "cast_complex", "modulus", "significant_blocks", "filter_subsample", "filter_subsample_many", "lowpass_matrix", "apply_lowpass_2d"]
-
-
-def cast_real(filters: tuple[torch.Tensor, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-    """Real filters in the input's precision (no copy when they already are)."""
-    return tuple(f.to(dtype) for f in filters)
-
-
-def cast_complex(filters: tuple[torch.Tensor, ...], dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
-    """Real Fourier filters as complex tensors of the input's precision: complex x complex products
-    run about twice as fast on CPU as complex x real ones, whose real operand is cast element by
-    element."""
-    return tuple(f.to(torch.complex128 if dtype == torch.float64 else torch.complex64) for f in filters)
+__all__ = ["modulus", "filter_subsample", "filter_subsample_many", "apply_lowpass_2d"]
 
 
 class _Modulus(torch.autograd.Function):
@@ -53,25 +39,6 @@ class _Modulus(torch.autograd.Function):
 def modulus(z: torch.Tensor) -> torch.Tensor:
     """Complex modulus, faster than torch.abs on CPU, with a safe gradient at 0."""
     return _Modulus.apply(z)
-
-
-BLOCK_RTOL = 1e-9  # far below float32 rounding (6e-8): skipped blocks change no printed digit
-
-
-def significant_blocks(h_f: np.ndarray, factor: int, ndim: int) -> tuple[tuple[int, ...], ...]:
-    """Blocks (one index per axis) of a spectrum cut into ``factor`` periods per axis where the
-    filters ``h_f`` (..., *grid) reach BLOCK_RTOL of their peak; the others are skipped."""
-    blocks = list(itertools.product(range(factor), repeat=ndim))
-    if factor == 1 or h_f.size == 0:
-        return tuple(blocks)
-    sizes = [s // factor for s in h_f.shape[-ndim:]]
-    peak = np.abs(h_f).max()
-    keep = []
-    for block in blocks:
-        index = (Ellipsis,) + tuple(slice(b * s, (b + 1) * s) for b, s in zip(block, sizes))
-        if np.abs(h_f[index]).max() >= BLOCK_RTOL * peak:
-            keep.append(block)
-    return tuple(keep)
 
 
 def _block_index(block, sizes) -> tuple:
@@ -150,16 +117,6 @@ def filter_subsample(z_hat: torch.Tensor, h: torch.Tensor, factor: int, blocks) 
     if factor == 1:
         return z_hat * h
     return next(filter_subsample_many(z_hat, [(h, factor, blocks)]))
-
-
-def lowpass_matrix(h_f: np.ndarray, factor: int, crop: int, out_len: int) -> np.ndarray:
-    """Matrix A with (A u)[i] = (u * h)[factor (i + crop)]: circular convolution with the filter of
-    Fourier transform ``h_f`` (real, even), subsampled by ``factor``, first ``crop`` samples dropped.
-    """
-    n = h_f.shape[-1]
-    h = np.real(np.fft.ifft(h_f))
-    rows = factor * (np.arange(out_len) + crop)
-    return h[(rows[:, None] - np.arange(n)[None, :]) % n]
 
 
 def apply_lowpass_2d(u: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:

@@ -9,165 +9,24 @@ the integral invariants are
 for order 0 (:math:`U = x`, as :math:`|x|^q`), 1 and 2, scales j = 0 ... J and degrees
 l = 0 ... L: Kymatio 0.3.0's ``HarmonicScattering3D(method='integral')`` plus order 0.
 
-Every filter is split into Hermitian parts (``filters.solid_harmonic.hermitian_parts``), so that
-all convolutions are real FFTs; per order, one batched inverse FFT per scale computes all the
+All convolutions are real FFTs (the filters are split into Hermitian parts, see
+:mod:`scatlab.banks.harmonic3d`); per order, one batched inverse FFT per scale computes all the
 paths of that scale at once (on the filters' Fourier support only), and the sum over m is one
 ``index_add``.
 """
 from __future__ import annotations
 
-import dataclasses
-import functools
-import numbers
-
 import numpy as np
 import torch
 
-from .._validation import check_int, check_shape
-from ..errors import parameter_error
-from ..filters.solid_harmonic import hermitian_parts, solid_harmonic_fourier
-from ..plan.table import ChannelTable
-from ._fourier import batch_chunks, check_input, empty_output
+from ..banks.harmonic3d import Bank3D, build_bank_3d
+from ..plan.harmonic3d import OWNER, Plan3D, plan_3d
+from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
 
-__all__ = ["Plan3D", "plan_3d", "Block", "Bank3D", "build_bank_3d", "harmonic_scattering3d", "harmonic_maps3d"]
+__all__ = ["harmonic_scattering3d", "harmonic_scattering3d_with_plan", "harmonic_maps3d_with_plan"]
 
-OWNER = "HarmonicScattering3D"
-NEGLIGIBLE = 1e-7  # a Hermitian part below this fraction of its filter's peak is dropped
-PRUNE = 1e-10  # frequencies where a block's filters stay below this fraction of their peak are skipped
 CPU_BUDGET = 2**18  # elements of the largest intermediate per batch chunk on CPU (measured at 32x24x20,
 # L=2: 2^18, i.e. one signal at a time, 29 ms per signal; 2^24: 92 ms, out of the caches)
-
-
-@dataclasses.dataclass(frozen=True)
-class Plan3D:
-    """Parameters, paths and channel tables (torch-free)."""
-
-    shape: tuple[int, int, int]
-    J: int
-    L: int
-    sigma_0: float
-    max_order: int
-    integral_powers: tuple[float, ...]
-
-    @functools.cached_property
-    def paths(self) -> tuple[tuple[int, int, int, int], ...]:
-        """(order, j1, j2, l) of every map U[p], orders 1 then 2, by (j1[, j2]) then l (Kymatio's order)."""
-        ls = range(self.L + 1)
-        first = [(1, j, -1, l) for j in range(self.J + 1) for l in ls]
-        second = [(2, j1, j2, l) for j1 in range(self.J + 1) for j2 in range(j1 + 1, self.J + 1) for l in ls]
-        return tuple(first + (second if self.max_order == 2 else []))
-
-    @functools.cached_property
-    def maps_table(self) -> ChannelTable:
-        cols = list(zip(*self.paths))
-        return ChannelTable(dict(order=cols[0], j1=cols[1], j2=cols[2], l=cols[3]))
-
-    @functools.cached_property
-    def table(self) -> ChannelTable:
-        """Integral channels: order 0 by q, then every path of ``paths`` by q."""
-        rows = [(0, -1, -1, -1, q) for q in self.integral_powers]
-        rows += [(o, j1, j2, l, q) for (o, j1, j2, l) in self.paths for q in self.integral_powers]
-        cols = list(zip(*rows))
-        return ChannelTable(dict(order=cols[0], j1=cols[1], j2=cols[2], l=cols[3], q=np.asarray(cols[4], float)))
-
-    @property
-    def n_channels(self) -> int:
-        return len(self.table)
-
-
-def plan_3d(shape, J, L, sigma_0, max_order, integral_powers) -> Plan3D:
-    """Validate the parameters (clear errors) and build the plan."""
-    shape = check_shape(OWNER, shape, 3)
-    if min(shape) < 2:
-        raise parameter_error(OWNER, "shape", "a tuple of 3 ints, each at least 2", shape)
-    J = check_int(OWNER, "J", J, 0, 10)
-    L = check_int(OWNER, "L", L, 0, 12)
-    max_order = check_int(OWNER, "max_order", max_order, 1, 2)
-    if isinstance(sigma_0, bool) or not isinstance(sigma_0, numbers.Real) or not 0 < sigma_0 < np.inf:
-        raise parameter_error(OWNER, "sigma_0", "a positive finite number (pixels)", sigma_0)
-    try:
-        powers = tuple(float(q) for q in integral_powers)
-    except (TypeError, ValueError):
-        raise parameter_error(OWNER, "integral_powers", "a sequence of positive numbers", integral_powers) from None
-    if not powers or any(not 0 < q < np.inf for q in powers):
-        raise parameter_error(OWNER, "integral_powers", "a non-empty sequence of positive numbers", integral_powers)
-    return Plan3D(shape, J, L, float(sigma_0), max_order, powers)
-
-
-@dataclasses.dataclass(frozen=True)
-class Block:
-    """Filters of one scale and order, cropped in Fourier to where they are not negligible.
-
-    ``filters`` (K, n0, n1, n2): the components at frequencies ``index0`` x ``index1`` x [0, n2) of
-    the rfft half grid; ``groups`` (K,): the map each component's square adds to; ``sources`` (K,):
-    the first-order map it filters (second order only, else empty).
-    """
-
-    filters: torch.Tensor
-    index0: torch.Tensor
-    index1: torch.Tensor
-    groups: torch.Tensor
-    sources: torch.Tensor
-
-    def tensors(self) -> tuple[torch.Tensor, ...]:
-        return (self.filters, self.index0, self.index1, self.groups, self.sources)
-
-
-@dataclasses.dataclass(frozen=True)
-class Bank3D:
-    """The filters as blocks, first order (one per scale j) then second order (one per j2)."""
-
-    first: tuple[Block, ...]
-    second: tuple[Block, ...]
-
-    def prepare(self, dtype: torch.dtype) -> Bank3D:
-        cdtype = torch.complex128 if dtype == torch.float64 else torch.complex64
-        cast = lambda blocks: tuple(dataclasses.replace(b, filters=b.filters.to(cdtype)) for b in blocks)
-        return Bank3D(cast(self.first), cast(self.second))
-
-
-@functools.lru_cache(maxsize=8)
-def _components(shape: tuple[int, int, int], sigma: float, l: int) -> np.ndarray:
-    """Hermitian components (K, M, N, O//2+1) of the 2l+1 wavelets: non-negligible parts only."""
-    a, b = hermitian_parts(solid_harmonic_fourier(shape, sigma, l))
-    peak = np.abs(a).max()
-    keep = [a[m] for m in range(len(a))] + [b[m] for m in range(len(b)) if np.abs(b[m]).max() > NEGLIGIBLE * peak]
-    return np.stack(keep)[..., : shape[2] // 2 + 1]
-
-
-def _support(profile: np.ndarray, n: int, half: bool) -> np.ndarray:
-    """Frequency indices (FFT order) where a filter's profile along one axis exceeds PRUNE of its peak:
-    [0, c] and [n - c, n) for the largest such |k| = c (the whole axis when they meet)."""
-    k = np.nonzero(profile > PRUNE * profile.max())[0]
-    c = int(np.max(np.minimum(k, n - k))) if not half else int(k.max())
-    if half:
-        return np.arange(c + 1)
-    return np.arange(n) if 2 * c + 1 >= n else np.concatenate([np.arange(c + 1), np.arange(n - c, n)])
-
-
-def _block(filters: np.ndarray, groups, sources) -> Block:
-    mag = np.abs(filters)
-    i0 = _support(mag.max(axis=(0, 2, 3)), mag.shape[1], False)
-    i1 = _support(mag.max(axis=(0, 1, 3)), mag.shape[2], False)
-    i2 = _support(mag.max(axis=(0, 1, 2)), mag.shape[3], True)
-    cropped = filters[:, i0][:, :, i1][..., i2]
-    long = lambda v: torch.as_tensor(np.asarray(v, dtype=np.int64))
-    return Block(torch.from_numpy(np.ascontiguousarray(cropped)), long(i0), long(i1), long(groups), long(sources))
-
-
-def build_bank_3d(plan: Plan3D) -> Bank3D:
-    """The float64 filter bank of a plan: one block per (order, scale)."""
-    index1 = {(j, l): i for i, (o, j, _, l) in enumerate(plan.paths) if o == 1}
-    parts: dict[tuple[int, int], list] = {}
-    for g, (order, j1, j2, l) in enumerate(plan.paths):
-        j = j1 if order == 1 else j2
-        comps = _components(plan.shape, plan.sigma_0 * 2**j, l)
-        filters, groups, sources = parts.setdefault((order, j), ([], [], []))
-        filters.append(comps)
-        groups += [g if order == 1 else g - len(index1)] * len(comps)
-        sources += [] if order == 1 else [index1[j1, l]] * len(comps)
-    blocks = {key: _block(np.concatenate(f), g, s) for key, (f, g, s) in sorted(parts.items())}
-    return Bank3D(*(tuple(b for (o, _), b in blocks.items() if o == order) for order in (1, 2)))
 
 
 class _RootOfSum(torch.autograd.Function):
@@ -235,9 +94,10 @@ def _components_per_sample(plan: Plan3D, bank: Bank3D) -> int:
     return max(count(bank.first), count(bank.second)) * int(np.prod(plan.shape))
 
 
-def harmonic_scattering3d(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
-    """Integral invariants (..., C) in the order of ``plan.table`` (bank prepared for x's dtype)."""
+def harmonic_scattering3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
+    """Integral invariants (..., C) in the order of ``plan.table``."""
     check_input(x, OWNER, plan.shape)
+    bank = bank.prepare(x.dtype)
     batch = x.shape[:-3]
     flat = x.reshape((-1,) + plan.shape)
     if flat.shape[0] == 0:
@@ -251,9 +111,10 @@ def harmonic_scattering3d(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.
     return torch.cat(outs).reshape(batch + (plan.n_channels,))
 
 
-def harmonic_maps3d(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
+def harmonic_maps3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
     """Local maps U[p]x (..., P, M, N, O) in the order of ``plan.maps_table``."""
     check_input(x, OWNER, plan.shape)
+    bank = bank.prepare(x.dtype)
     batch = x.shape[:-3]
     flat = x.reshape((-1,) + plan.shape)
     if flat.shape[0] == 0:
@@ -261,3 +122,11 @@ def harmonic_maps3d(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor
     per_sample = _components_per_sample(plan, bank)
     outs = [_maps(chunk, plan, bank)[0] for chunk in batch_chunks(flat, per_sample, CPU_BUDGET)]
     return torch.cat(outs).reshape(batch + (len(plan.paths),) + plan.shape)
+
+
+def harmonic_scattering3d(x: torch.Tensor, *, J: int, L: int, sigma_0: float = 1.0, max_order: int = 2,
+                          integral_powers=(0.5, 1.0, 2.0, 3.0)) -> torch.Tensor:
+    """Functional twin of :class:`scatlab.HarmonicScattering3D` (filters cached per dtype and device)."""
+    dtype = twin_input(x, "harmonic_scattering3d", 3, "(..., M, N, O)")
+    plan = plan_3d(tuple(x.shape[-3:]), J, L, sigma_0, max_order, integral_powers)
+    return harmonic_scattering3d_with_plan(x, plan, cached_bank(build_bank_3d, plan, dtype, x.device))

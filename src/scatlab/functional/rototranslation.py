@@ -30,135 +30,23 @@ spectra periodized, not cropped as in Scattering2D), which keeps the rotation co
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
+import functools
 
 import numpy as np
 import torch
 
-from ..errors import ShapeError
-from ..filters.morlet1d import morlet_fourier_1d, morlet_params_1d
-from ..filters.morlet2d import gabor_2d, morlet_2d
-from ..plan.rototranslation import OWNER, RotoPlan, plan_rototranslation
-from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import (apply_lowpass_2d, cast_complex, cast_real, filter_subsample, lowpass_matrix, modulus,
-                   significant_blocks)
+from ..banks.rototranslation import BankRoto, build_bank_roto
+from ..plan.rototranslation import OWNER, PlanRoto, plan_roto
+from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
+from ._ops import apply_lowpass_2d, filter_subsample, modulus
 
-__all__ = ["RotoBank", "build_roto_bank", "spatial_filters", "angular_filters", "angular_matrix",
-           "folded_angular_matrix", "periodize_2d", "rototranslation_scattering2d", "rototranslation_with_plan"]
+__all__ = ["rototranslation_scattering2d", "rototranslation_scattering2d_with_plan"]
 
 # elements of the largest intermediate per batch chunk (2^20, as in Scattering2D, ran 10-20 % slower here)
 CHUNK_ELEMENTS = 2**22
 
 
-@dataclass(frozen=True)
-class RotoBank:
-    """Filters as the engine applies them.
-
-    ``psi1[j1]`` (L, M, N): Fourier transforms of psi_{j1, l pi / L}, divided by 4^j1;
-    ``psi2[j1]`` (J-1-j1, L, M/2^j1, N/2^j1): those of scales j2 > j1 periodized to resolution
-    2^-j1 (sum over aliases), divided by 4^(j2-j1); ``rows[j]``, ``cols[j]``: the low-pass
-    matrices at resolution 2^-j; ``angular`` (2R, 2L), R = 1 + 4KL: :func:`folded_angular_matrix`.
-    """
-
-    psi1: tuple[torch.Tensor, ...]
-    psi2: tuple[torch.Tensor, ...]
-    rows: tuple[torch.Tensor, ...]
-    cols: tuple[torch.Tensor, ...]
-    angular: tuple[torch.Tensor, ...]
-    psi1_blocks: tuple
-    psi2_blocks: tuple
-
-    def blocks(self) -> tuple:
-        return self.psi1_blocks, self.psi2_blocks
-
-    def prepare(self, dtype: torch.dtype) -> "RotoBank":
-        return RotoBank(cast_complex(self.psi1, dtype), cast_complex(self.psi2, dtype), cast_real(self.rows, dtype),
-                        cast_real(self.cols, dtype), cast_real(self.angular, dtype), *self.blocks())
-
-
-def spatial_filters(M: int, N: int, J: int, L: int) -> tuple[np.ndarray, np.ndarray]:
-    """Fourier transforms (float64) of psi_{j, l pi/L} (J, L, M, N), l = 0..L-1, and of phi_J (M, N).
-
-    Same Morlet wavelets as Scattering2D (sigma 0.8 * 2^j, xi 3 pi / 4 / 2^j, slant 4 / L), with
-    angles increasing with the index so that a rotation by pi/L is a shift by one.
-    """
-    angles = np.arange(L) * np.pi / L
-    psi = np.stack([np.real(np.fft.fft2(morlet_2d(M, N, 0.8 * 2**j, angles, 0.75 * np.pi / 2**j, 4.0 / L)))
-                    for j in range(J)])
-    phi = np.real(np.fft.fft2(gabor_2d(M, N, 0.8 * 2 ** (J - 1), 0.0, 0.0)[0]))
-    return psi, phi
-
-
-def angular_filters(L: int, K: int) -> np.ndarray:
-    """Fourier transforms (2K, 2L) of periodic 1D Morlet wavelets along theta (2L samples of [0, 2pi)):
-    centre 0.35 * 2^-k cycles per sample, k = 0..K-1, spin +1, then their mirrors (spin -1)."""
-    if K == 0:
-        return np.zeros((0, 2 * L))
-    params = morlet_params_1d(K, 1)
-    plus = morlet_fourier_1d(2 * L, params.xi[:K], params.sigma[:K])
-    return np.concatenate([plus, plus[:, (-np.arange(2 * L)) % (2 * L)]])
-
-
-def angular_matrix(L: int, K: int) -> np.ndarray:
-    """(1 + 4KL, 2L) complex: row 0 averages the 2L angles; row 1 + (f 2L + tau) gives
-    sum_t W[t] g_f[(tau - t) mod 2L], g_f the f-th filter of :func:`angular_filters` in space.
-    A matrix product (one BLAS call) is faster than FFTs along a short, strided axis."""
-    n = 2 * L
-    g = np.fft.ifft(angular_filters(L, K), axis=-1)  # (2K, 2L)
-    tau, t = np.arange(n)[:, None], np.arange(n)[None, :]
-    conv = g[:, (tau - t) % n].reshape(-1, n)
-    return np.concatenate([np.full((1, n), 1.0 / n), conv])
-
-
-def folded_angular_matrix(L: int, K: int) -> np.ndarray:
-    """The angular matrix C acting on W over [0, 2pi) given only its first half, as a real matrix.
-
-    W(t + L) = conj(W(t)), so C W = P Re W[:L] + i Q Im W[:L] with P = C[:, :L] + C[:, L:] and
-    Q = C[:, :L] - C[:, L:]: [Re; Im] of C W = [[Re P, -Im Q], [Im P, Re Q]] [Re W[:L]; Im W[:L]]
-    (half the input and a real product, about 2x fewer operations than the complex one).
-    """
-    C = angular_matrix(L, K)
-    P, Q = C[:, :L] + C[:, L:], C[:, :L] - C[:, L:]
-    return np.block([[P.real, -Q.imag], [P.imag, Q.real]])
-
-
-def periodize_2d(h_f: np.ndarray, level: int) -> np.ndarray:
-    """Sum of the 4^level aliases of a spectrum on the grid subsampled by 2^level: the DFT of the
-    filter sampled every 2^level pixels, times 4^level (the area of a coarse pixel)."""
-    f = 2**level
-    *lead, M, N = h_f.shape
-    return h_f.reshape(*lead, f, M // f, f, N // f).sum(axis=(-4, -2))
-
-
-def build_roto_bank(plan: RotoPlan, device=None) -> RotoBank:
-    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later)."""
-    M, N = plan.padded_shape
-    J = plan.J
-    psi, phi = spatial_filters(M, N, J, plan.L)
-
-    def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
-
-    psi1 = [psi[j] / 4**j for j in range(J)]
-    psi2 = [periodize_2d(psi[j1 + 1:], j1) / 4.0 ** np.arange(1, J - j1)[:, None, None, None]
-            if plan.max_order >= 2 else psi[:0] for j1 in range(J)]
-    psi1_blocks = tuple(significant_blocks(psi1[j], 2**j, 2) for j in range(J))
-    psi2_blocks = tuple(tuple(significant_blocks(h, 2 ** (i + 1), 2) for i, h in enumerate(psi2[j1]))
-                        for j1 in range(J))
-    angular = folded_angular_matrix(plan.L, plan.K)
-    rows, cols = [], []
-    geometry = plan.geometry
-    for j in range(J):
-        p = periodize_2d(phi, j)  # separable: the periodized isotropic Gaussian is a product
-        a, b = p[:, 0], p[0, :] / p[0, 0]
-        rows.append(tensor(lowpass_matrix(a, 2 ** (J - j), geometry.crop, geometry.output_shape[0])))
-        cols.append(tensor(lowpass_matrix(b, 2 ** (J - j), geometry.crop, geometry.output_shape[1])))
-    return RotoBank(tuple(map(tensor, psi1)), tuple(map(tensor, psi2)), tuple(rows), tuple(cols),
-                    (tensor(angular),), psi1_blocks, psi2_blocks)
-
-
-def _per_sample_elements(plan: RotoPlan) -> int:
+def _per_sample_elements(plan: PlanRoto) -> int:
     M, N = plan.padded_shape
     largest = plan.L * M * N
     if plan.max_order >= 2 and plan.J > 1:
@@ -166,9 +54,10 @@ def _per_sample_elements(plan: RotoPlan) -> int:
     return largest
 
 
-def rototranslation_with_plan(x: torch.Tensor, plan: RotoPlan, bank: RotoBank) -> torch.Tensor:
-    """Roto-translation scattering of x (..., M, N) as (..., n_channels, M', N'); ``bank`` prepared."""
+def rototranslation_scattering2d_with_plan(x: torch.Tensor, plan: PlanRoto, bank: BankRoto) -> torch.Tensor:
+    """Roto-translation scattering of x (..., M, N) as (..., n_channels, M', N')."""
     check_input(x, OWNER, plan.shape)
+    bank = bank.prepare(x.dtype)
     batch_shape = x.shape[:-2]
     flat = x.reshape((-1,) + plan.shape)
     if flat.shape[0] == 0:
@@ -182,7 +71,7 @@ def rototranslation_with_plan(x: torch.Tensor, plan: RotoPlan, bank: RotoBank) -
     return out.reshape(batch_shape + out.shape[-3:])
 
 
-@lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=16)
 def _lift_indices(L: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """For W(t, m) = U1(t) * psi_{t + m}, t and m in [0, L) (t + m indexes 2L angles of [0, 2pi)):
     the index t + m mod L among the L filters of [0, pi), and the sign of the imaginary part of
@@ -224,10 +113,10 @@ def _angular(w: torch.Tensor, matrix: torch.Tensor, n_filters: int, L: int) -> t
     return low, waves
 
 
-def _scatter(x: torch.Tensor, plan: RotoPlan, bank: RotoBank, lift) -> torch.Tensor:
+def _scatter(x: torch.Tensor, plan: PlanRoto, bank: BankRoto, lift) -> torch.Tensor:
     """x: (B, M_pad, N_pad) real. Returns (B, n_channels, M', N')."""
     B, J, L, K = x.shape[0], plan.J, plan.L, plan.K
-    matrix = bank.angular[0]
+    matrix = bank.angular
     first, index, sign = lift
     order0 = apply_lowpass_2d(x, bank.rows[0], bank.cols[0]).unsqueeze(1)
     order1, order2 = [], []
@@ -254,18 +143,9 @@ def _scatter(x: torch.Tensor, plan: RotoPlan, bank: RotoBank, lift) -> torch.Ten
     return torch.cat([order0] + order1 + order2, dim=1)
 
 
-@lru_cache(maxsize=8)
-def _cached_bank(plan: RotoPlan, dtype: torch.dtype, device: torch.device) -> RotoBank:
-    return build_roto_bank(plan, device).prepare(dtype)
-
-
 def rototranslation_scattering2d(x: torch.Tensor, *, J: int, L: int = 8, K: int | None = None, max_order: int = 2,
                                  padding: str = "reflect") -> torch.Tensor:
     """Functional twin of :class:`scatlab.RotoTranslationScattering2D` (filters cached per dtype/device)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{OWNER} takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    if x.dim() < 2:
-        raise ShapeError(f"{OWNER} takes images of shape (..., M, N); got a tensor of shape {tuple(x.shape)}.")
-    plan = plan_rototranslation(tuple(x.shape[-2:]), J, L, K, max_order, padding)
-    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    return rototranslation_with_plan(x, plan, _cached_bank(plan, dtype, x.device))
+    dtype = twin_input(x, "rototranslation_scattering2d", 2, "(..., M, N)")
+    plan = plan_roto(tuple(x.shape[-2:]), J, L, K, max_order, padding)
+    return rototranslation_scattering2d_with_plan(x, plan, cached_bank(build_bank_roto, plan, dtype, x.device))

@@ -9,80 +9,16 @@ computed in Fourier with subsampling as early as each filter's bandwidth allows
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
 import torch
 
-from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize_fourier
-from ..plan.oned import Plan1D, plan_1d
-from ..errors import ShapeError
-from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import cast_complex, filter_subsample, filter_subsample_many, modulus, significant_blocks
+from ..banks.scattering1d import Bank1D, build_bank_1d
+from ..plan.scattering1d import Plan1D, plan_1d
+from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
+from ._ops import filter_subsample, filter_subsample_many, modulus
 
-__all__ = ["Bank1D", "build_bank_1d", "scattering1d", "scattering1d_with_plan"]
+__all__ = ["scattering1d", "scattering1d_with_plan"]
 
 CHUNK_ELEMENTS = 2**20  # complex elements of the largest intermediate per batch chunk (CPU)
-
-
-@dataclass(frozen=True)
-class Bank1D:
-    """Filters in Fourier as the engine applies them (real tensors), each divided by the number of
-    periods folded when its output is subsampled (so a fold-sum is a periodization-mean).
-
-    ``phi[k]`` (length padded_length / 2^k) is the low-pass at level k, divided by 2^(log2_T - k);
-    ``psi1[g]`` (F1, padded_length) the first-order wavelets of group g, divided by 2^k1;
-    ``psi2[g]`` (F2, padded_length / 2^k1) its second-order wavelets at level k1, divided by 2^k2.
-    """
-
-    phi: tuple[torch.Tensor, ...]
-    psi1: tuple[torch.Tensor, ...]
-    psi2: tuple[torch.Tensor, ...]
-    # periods where each filter is not negligible (see significant_blocks): per level, per group,
-    # and per group and second-order block
-    phi_blocks: tuple
-    psi1_blocks: tuple
-    psi2_blocks: tuple
-
-    def blocks(self) -> tuple:
-        return self.phi_blocks, self.psi1_blocks, self.psi2_blocks
-
-    def prepare(self, dtype: torch.dtype) -> "Bank1D":
-        """The bank as the engine uses it for inputs of ``dtype``: complex filters of that precision."""
-        return Bank1D(*(cast_complex(f, dtype) for f in (self.phi, self.psi1, self.psi2)), *self.blocks())
-
-
-def build_bank_1d(plan: Plan1D, device=None) -> Bank1D:
-    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later).
-
-    With ``normalize='resolution'`` a filter used at subsampling 2^k is multiplied by 2^k, so that
-    it is the sampled continuous filter and coefficients do not depend on the subsampling schedule.
-    """
-    N, log2_T = plan.padded_length, plan.log2_T
-    scale = (lambda k: 2.0**k) if plan.normalize == "resolution" else (lambda k: 1.0)
-    phi0 = gaussian_fourier_1d(N, plan.sigma_low)
-    phi = [periodize_fourier(phi0, 2**k) * scale(k) / 2 ** (log2_T - k) for k in range(log2_T + 1)]
-    psi1_all = morlet_fourier_1d(N, plan.psi1.xi, plan.psi1.sigma)
-    psi2_all = morlet_fourier_1d(N, plan.psi2.xi, plan.psi2.sigma) if plan.max_order >= 2 else None
-    phi_blocks = tuple(significant_blocks(h, 2 ** (log2_T - k), 1) for k, h in enumerate(phi))
-    psi1, psi2, psi1_blocks, psi2_blocks = [], [], [], []
-    for g in plan.groups:
-        psi1.append(psi1_all[g.start : g.stop] / 2**g.k1)
-        psi1_blocks.append(significant_blocks(psi1[-1], 2**g.k1, 1))
-        rows = [np.zeros((0, N // 2**g.k1))]
-        for b in g.blocks:
-            rows.append(periodize_fourier(psi2_all[b.start : b.stop], 2**g.k1) * scale(g.k1) / 2**b.k2)
-        psi2.append(np.concatenate(rows))
-        psi2_blocks.append(tuple(significant_blocks(r, 2**b.k2, 1) for r, b in zip(rows[1:], g.blocks)))
-
-    def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
-
-    return Bank1D(
-        tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)),
-        phi_blocks, tuple(psi1_blocks), tuple(psi2_blocks),
-    )
 
 
 def _per_sample_elements(plan: Plan1D) -> int:
@@ -152,18 +88,9 @@ def _scatter(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     return torch.cat([order0] + order1 + order2, dim=1)
 
 
-@lru_cache(maxsize=16)
-def _cached_bank(plan: Plan1D, dtype: torch.dtype, device: torch.device) -> Bank1D:
-    return build_bank_1d(plan, device).prepare(dtype)
-
-
 def scattering1d(x: torch.Tensor, *, J: int, Q=1, T=None, max_order: int = 2, padding: str = "reflect",
                  normalize: str = "kymatio") -> torch.Tensor:
     """Functional twin of :class:`scatlab.Scattering1D` (filters cached per dtype and device)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"scattering1d takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    if x.dim() < 1:
-        raise ShapeError("scattering1d takes signals of shape (..., N); got a 0-dimensional tensor.")
+    dtype = twin_input(x, "scattering1d", 1, "(..., N)")
     plan = plan_1d(x.shape[-1], J, Q, T, max_order, padding, normalize)
-    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    return scattering1d_with_plan(x, plan, _cached_bank(plan, dtype, x.device))
+    return scattering1d_with_plan(x, plan, cached_bank(build_bank_1d, plan, dtype, x.device))

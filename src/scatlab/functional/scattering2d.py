@@ -10,89 +10,17 @@ phi_J is separable, so each averaging, subsampling and crop is two small real ma
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
 import torch
 
-from ..filters.morlet2d import crop_fourier, morlet_bank_2d
-from ..plan.twod import Plan2D, plan_2d
-from ..errors import ShapeError
-from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import apply_lowpass_2d, cast_complex, cast_real, filter_subsample_many, lowpass_matrix, modulus, significant_blocks
+from ..banks.scattering2d import Bank2D, build_bank_2d
+from ..plan.scattering2d import Plan2D, plan_2d
+from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
+from ._ops import apply_lowpass_2d, filter_subsample_many, modulus
 
-__all__ = ["Bank2D", "build_bank_2d", "scattering2d", "scattering2d_with_plan"]
+__all__ = ["scattering2d", "scattering2d_with_plan"]
 
 CHUNK_ELEMENTS = 2**20  # complex elements of the largest intermediate per batch chunk
 GROUP_ELEMENTS = 2**20  # complex elements of the second-order products per group of theta1
-
-
-@dataclass(frozen=True)
-class Bank2D:
-    """Filters as the engine applies them (real tensors).
-
-    ``psi1[j1]`` (L, M, N) and ``psi2[j1]`` (J-1-j1, L, M/2^j1, N/2^j1) are the Fourier transforms
-    of the wavelets, divided by the number of periods folded when subsampling (4^j1, 4^(j2-j1)).
-    ``rows[j]``, ``cols[j]`` are the low-pass matrices at resolution 2^-j (see lowpass_matrix).
-    """
-
-    psi1: tuple[torch.Tensor, ...]
-    psi2: tuple[torch.Tensor, ...]
-    rows: tuple[torch.Tensor, ...]
-    cols: tuple[torch.Tensor, ...]
-    # periods where each filter is not negligible (see significant_blocks): per j1, per (j1, j2)
-    psi1_blocks: tuple
-    psi2_blocks: tuple
-
-    def blocks(self) -> tuple:
-        return self.psi1_blocks, self.psi2_blocks
-
-    def prepare(self, dtype: torch.dtype) -> "Bank2D":
-        """The bank as the engine uses it for inputs of ``dtype``: complex wavelets, real matrices."""
-        return Bank2D(
-            cast_complex(self.psi1, dtype), cast_complex(self.psi2, dtype),
-            cast_real(self.rows, dtype), cast_real(self.cols, dtype), *self.blocks(),
-        )
-
-
-def _separable_factors(phi_f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(a, b) with phi_f = a[:, None] * b[None, :] (phi_J is an isotropic Gaussian)."""
-    a, b = phi_f[:, 0], phi_f[0, :] / phi_f[0, 0]
-    error = np.abs(np.outer(a, b) - phi_f).max() / np.abs(phi_f).max()
-    if error > 1e-6:
-        raise AssertionError(f"the low-pass filter is not separable (relative error {error:.1e})")
-    return a, b
-
-
-def build_bank_2d(plan: Plan2D, device=None) -> Bank2D:
-    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later)."""
-    M, N = plan.padded_shape
-    J = plan.J
-    psi, phi = morlet_bank_2d(M, N, J, plan.L)
-
-    def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
-
-    psi1 = [psi[j] / 4**j for j in range(J)]
-    psi2 = [
-        crop_fourier(psi[j1 + 1 :], j1) / 4.0 ** np.arange(1, J - j1)[:, None, None, None]
-        if plan.max_order >= 2
-        else psi[:0]
-        for j1 in range(J)
-    ]
-    psi1_blocks = tuple(significant_blocks(psi1[j], 2**j, 2) for j in range(J))
-    psi2_blocks = tuple(
-        tuple(significant_blocks(h, 2 ** (i + 1), 2) for i, h in enumerate(psi2[j1])) for j1 in range(J)
-    )
-    rows, cols = [], []
-    for j in range(J):
-        a, b = _separable_factors(crop_fourier(phi, j))
-        rows.append(tensor(lowpass_matrix(a, 2 ** (J - j), plan.crop, plan.output_shape[0])))
-        cols.append(tensor(lowpass_matrix(b, 2 ** (J - j), plan.crop, plan.output_shape[1])))
-    return Bank2D(
-        tuple(map(tensor, psi1)), tuple(map(tensor, psi2)), tuple(rows), tuple(cols), psi1_blocks, psi2_blocks
-    )
 
 
 def _per_sample_elements(plan: Plan2D) -> int:
@@ -158,17 +86,8 @@ def _second_order(u1: torch.Tensor, j1: int, scales, bank: Bank2D) -> torch.Tens
     return torch.cat(per_scale, dim=2)
 
 
-@lru_cache(maxsize=16)
-def _cached_bank(plan: Plan2D, dtype: torch.dtype, device: torch.device) -> Bank2D:
-    return build_bank_2d(plan, device).prepare(dtype)
-
-
 def scattering2d(x: torch.Tensor, *, J: int, L: int = 8, max_order: int = 2, padding: str = "reflect") -> torch.Tensor:
     """Functional twin of :class:`scatlab.Scattering2D` (filters cached per dtype and device)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"scattering2d takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
-    if x.dim() < 2:
-        raise ShapeError(f"scattering2d takes images of shape (..., M, N); got a tensor of shape {tuple(x.shape)}.")
+    dtype = twin_input(x, "scattering2d", 2, "(..., M, N)")
     plan = plan_2d(tuple(x.shape[-2:]), J, L, max_order, padding)
-    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    return scattering2d_with_plan(x, plan, _cached_bank(plan, dtype, x.device))
+    return scattering2d_with_plan(x, plan, cached_bank(build_bank_2d, plan, dtype, x.device))

@@ -18,101 +18,16 @@ along frequency over all their wavelets (the frequential filters commute with th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-
-import numpy as np
 import torch
 
-from ..errors import ShapeError
-from ..filters.frequential import frequential_bank
-from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d, periodize_fourier
-from ..plan.timefrequency import PlanTF, plan_tf
-from ._fourier import batch_chunks, check_input, empty_output
-from ._ops import cast_complex, cast_real, filter_subsample, lowpass_matrix, modulus, significant_blocks
+from ..banks.timefrequency import BankTF, build_bank_tf
+from ..plan.timefrequency import OWNER, PlanTF, plan_tf
+from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
+from ._ops import filter_subsample, modulus
 
-__all__ = ["BankTF", "build_bank_tf", "timefrequency_scattering", "timefrequency_scattering_with_plan"]
+__all__ = ["timefrequency_scattering", "timefrequency_scattering_with_plan"]
 
-OWNER = "TimeFrequencyScattering"
 CHUNK_ELEMENTS = 2**21
-
-
-@dataclass(frozen=True)
-class BankTF:
-    """Filters as the engine applies them.
-
-    ``phi[k]``: time low-pass at level k (length padded / 2^k), times 2^k / 2^(log2_T - k);
-    ``psi1[g]``: first-order wavelets of first group g, divided by 2^k;
-    ``psi2[b]``: temporal wavelets of block b at level k1, shape (n, 1, padded / 2^k1), times 2^k1 / 2^(k2 - k1);
-    ``fr[g]``: frequential filters of group g, shape (m, 1, fr_padded), divided by 2^kf;
-    ``avg_fr[g]`` (real): the matrix of phi_F (or of the crop when F is None) at level kf of group g;
-    ``avg_fr1`` (real): the same for the unpadded scalogram rows (order 1).
-    """
-
-    phi: tuple[torch.Tensor, ...]
-    psi1: tuple[torch.Tensor, ...]
-    psi2: tuple[torch.Tensor, ...]
-    fr: tuple[torch.Tensor, ...]
-    avg_fr: tuple[torch.Tensor, ...]
-    avg_fr1: torch.Tensor
-    phi_blocks: tuple
-    psi1_blocks: tuple
-    psi2_blocks: tuple
-
-    def blocks(self) -> tuple:
-        return self.phi_blocks, self.psi1_blocks, self.psi2_blocks
-
-    def prepare(self, dtype: torch.dtype) -> "BankTF":
-        """Complex filters and real matrices in the precision of ``dtype``."""
-        c = lambda fs: cast_complex(fs, dtype)  # noqa: E731
-        return BankTF(c(self.phi), c(self.psi1), c(self.psi2), c(self.fr), cast_real(self.avg_fr, dtype),
-                      self.avg_fr1.to(dtype), *self.blocks())
-
-
-def _avg_matrix(plan: PlanTF, kf: int) -> np.ndarray:
-    """Rows: output frequency rows; columns: the padded frequency axis at level kf."""
-    n = plan.fr_padded // 2**kf
-    k_out = plan.log2_F
-    start, out_len = plan.fr_start[k_out], plan.n_freq_out
-    if plan.F is None:
-        return np.eye(n)[start : start + out_len]
-    phi = periodize_fourier(gaussian_fourier_1d(plan.fr_padded, plan.sigma_F), 2**kf) * 2**kf
-    # crop counts rows at level log2_F, i.e. positions 2^(k_out - kf) (i + start) at level kf
-    return lowpass_matrix(phi, 2 ** (k_out - kf), start, out_len)
-
-
-def build_bank_tf(plan: PlanTF, device=None) -> BankTF:
-    """Compute the filters of ``plan`` as float64 tensors (cast to the input's precision later).
-
-    A filter applied at subsampling 2^k is multiplied by 2^k (``normalize='resolution'`` of
-    :class:`Scattering1D`): every coefficient is a sample of the full-resolution convolutions,
-    whatever the internal subsampling, so that all rows of the scalogram share one scale.
-    """
-    N, log2_T, k1 = plan.first.padded_length, plan.first.log2_T, plan.k1
-    phi0 = gaussian_fourier_1d(N, plan.first.sigma_low)
-    phi = [periodize_fourier(phi0, 2**k) * 2**k / 2 ** (log2_T - k) for k in range(log2_T + 1)]
-    phi_blocks = tuple(significant_blocks(h, 2 ** (log2_T - k), 1) for k, h in enumerate(phi))
-    psi1_all = morlet_fourier_1d(N, plan.first.psi1.xi, plan.first.psi1.sigma)
-    psi1 = [psi1_all[g.start : g.stop] / 2**g.k for g in plan.first_groups]
-    psi1_blocks = tuple(significant_blocks(h, 2**g.k, 1) for h, g in zip(psi1, plan.first_groups))
-    psi2_all = periodize_fourier(morlet_fourier_1d(N, plan.psi2.xi, plan.psi2.sigma), 2**k1)
-    psi2 = [psi2_all[b.start : b.stop, None, :] * 2**k1 / 2 ** (b.k2 - k1) for b in plan.time_blocks]
-    psi2_blocks = tuple(significant_blocks(h, 2 ** (b.k2 - k1), 1) for h, b in zip(psi2, plan.time_blocks))
-    up, down, low = frequential_bank(plan.fr_padded, plan.psi_fr, plan.sigma_fr)
-    fr, avg_fr = [], []
-    for g in plan.freq_groups:
-        rows = [low if spin == 0 else (up if spin > 0 else down)[n_fr] for n_fr, spin in g.members]
-        fr.append(np.stack(rows)[:, None, :] / 2**g.kf)
-        avg_fr.append(_avg_matrix(plan, g.kf))
-    avg_fr1 = _avg_matrix(plan, 0)[:, plan.fr_pad_left : plan.fr_pad_left + plan.n_freq]
-
-    def tensor(a):
-        return torch.as_tensor(np.ascontiguousarray(a), dtype=torch.float64, device=device)
-
-    return BankTF(
-        tuple(map(tensor, phi)), tuple(map(tensor, psi1)), tuple(map(tensor, psi2)), tuple(map(tensor, fr)),
-        tuple(map(tensor, avg_fr)), tensor(avg_fr1), phi_blocks, psi1_blocks, psi2_blocks,
-    )
 
 
 def _per_sample_elements(plan: PlanTF) -> int:
@@ -211,19 +126,9 @@ def _scatter(x: torch.Tensor, plan: PlanTF, bank: BankTF) -> tuple[torch.Tensor,
     return order0, torch.cat(paths, dim=1)
 
 
-@lru_cache(maxsize=8)
-def _cached_bank(plan: PlanTF, dtype: torch.dtype, device: torch.device) -> BankTF:
-    return build_bank_tf(plan, device).prepare(dtype)
-
-
 def timefrequency_scattering(x: torch.Tensor, *, J: int, Q=8, J_fr: int = 3, Q_fr: int = 1, T=None, F=None,
                              padding: str = "reflect", format: str = "time") -> torch.Tensor:
     """Functional twin of :class:`scatlab.TimeFrequencyScattering` (filters cached per dtype and device)."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"timefrequency_scattering takes a torch.Tensor; got {type(x).__name__}."
-                        " Use torch.as_tensor(x).")
-    if x.dim() < 1:
-        raise ShapeError("timefrequency_scattering takes signals of shape (..., N); got a 0-dimensional tensor.")
+    dtype = twin_input(x, "timefrequency_scattering", 1, "(..., N)")
     plan = plan_tf(x.shape[-1], J, Q, J_fr, Q_fr, T, F, padding, format)
-    dtype = x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
-    return timefrequency_scattering_with_plan(x, plan, _cached_bank(plan, dtype, x.device))
+    return timefrequency_scattering_with_plan(x, plan, cached_bank(build_bank_tf, plan, dtype, x.device))

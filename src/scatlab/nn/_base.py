@@ -1,14 +1,25 @@
-"""What the scattering modules share: immutable parameters, filter buffers, pickling by parameters."""
+"""What the scattering modules share: a frozen plan, the bank as filter buffers, read-only
+parameters, one cast of the bank per input precision, pickling by parameters."""
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable
+
+import numpy as np
 import torch
+
+from ..banks._base import Bank
+from ..plan.table import ChannelTable
 
 __all__ = ["ScatteringModule"]
 
 
 class ScatteringModule(torch.nn.Module):
-    """Base class: a frozen plan, filters as non-persistent float64 buffers, read-only parameters.
-    Subclasses define ``bank()``, assembling the filters from their buffers.
+    """Base class of the transforms: ``forward(x) = engine(x, plan, bank prepared for x.dtype)``.
+
+    A subclass validates its parameters into a plan, builds its bank, calls
+    ``super().__init__(params, plan, bank)`` and names its functional ``engine``. The bank's
+    tensors become non-persistent buffers named by their place in the bank (``psi1_0``,
+    ``first_2_filters``, ...) and :meth:`bank` reassembles them.
 
     The filters are derived from the parameters, so they are left out of ``state_dict`` and a module
     pickles by its parameters. They stay float64 whatever ``.to(dtype)`` asks (``.to(device)``
@@ -17,26 +28,42 @@ class ScatteringModule(torch.nn.Module):
     parameter, build a new module.
     """
 
+    engine: Callable[[torch.Tensor, object, Bank], torch.Tensor]
     _frozen = False
 
-    def __init__(self, params: dict):
+    def __init__(self, params: dict, plan, bank: Bank):
         super().__init__()
         self._params = dict(params)
+        self._plan = plan
+        named = bank.named_tensors()
+        for name, tensor in named:
+            self.register_buffer(name, tensor, persistent=False)
+        self._bank_names = tuple(name for name, _ in named)
+        self._bank_layout = bank.with_tensors(tensor.to("meta") for _, tensor in named)
         self._prepared = {}
-
-    def _register_filters(self, prefix: str, tensors) -> None:
-        for i, t in enumerate(tensors):
-            self.register_buffer(f"{prefix}_{i}", t, persistent=False)
-
-    def _filters(self, prefix: str, count: int) -> tuple[torch.Tensor, ...]:
-        return tuple(getattr(self, f"{prefix}_{i}") for i in range(count))
-
-    def _freeze(self) -> None:
+        self._views = {}
         object.__setattr__(self, "_frozen", True)
 
-    def _prepared_bank(self, x: torch.Tensor):
+    @property
+    def plan(self):
+        """The validated parameters and the schedule of the transform (torch-free, shared, cached)."""
+        return self._plan
+
+    @property
+    def meta(self) -> ChannelTable:
+        """The channel table: one row per output channel (see the class docstring for the columns)."""
+        return self._plan.table
+
+    def bank(self) -> Bank:
+        """The float64 filter bank, on the module's device (see the bank's class in scatlab.banks)."""
+        return self._bank_layout.with_tensors(getattr(self, name) for name in self._bank_names)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return type(self).engine(x, self._plan, self._prepared_bank(x))
+
+    def _prepared_bank(self, x: torch.Tensor) -> Bank:
         """The bank cast for x's dtype, after checking that x is on the filters' device."""
-        device = next(iter(self.buffers())).device
+        device = getattr(self, self._bank_names[0]).device
         if isinstance(x, torch.Tensor) and x.device != device:
             raise TypeError(
                 f"{type(self).__name__}: the input is on {x.device} but the filters are on {device};"
@@ -46,6 +73,16 @@ class ScatteringModule(torch.nn.Module):
         if dtype not in self._prepared:
             self._prepared[dtype] = self.bank().prepare(dtype)
         return self._prepared[dtype]
+
+    def _view(self, key: Hashable, compute: Callable[[], tuple]) -> tuple:
+        """``compute()`` (a tuple of NumPy arrays, returned read-only), computed once per key."""
+        if key not in self._views:
+            arrays = compute()
+            for a in arrays:
+                if isinstance(a, np.ndarray):
+                    a.flags.writeable = False
+            self._views[key] = arrays
+        return self._views[key]
 
     def _apply(self, fn, recurse=True):
         masters = dict(self._buffers)

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import torch
 
-from ..functional.harmonic3d import (Bank3D, Block, Plan3D, build_bank_3d, harmonic_maps3d, harmonic_scattering3d,
-                                     plan_3d)
+from ..banks.harmonic3d import build_bank_3d
+from ..functional.harmonic3d import harmonic_maps3d_with_plan, harmonic_scattering3d_with_plan
+from ..plan.harmonic3d import plan_3d
 from ..plan.table import ChannelTable
 from ._base import ScatteringModule
 
@@ -57,25 +58,14 @@ class HarmonicScattering3D(ScatteringModule):
     array([10, 18])
     """
 
+    engine = staticmethod(harmonic_scattering3d_with_plan)
+
     def __init__(self, shape, *, J: int, L: int, sigma_0: float = 1.0, max_order: int = 2,
                  integral_powers=(0.5, 1.0, 2.0, 3.0)):
         plan = plan_3d(shape, J, L, sigma_0, max_order, integral_powers)
-        super().__init__(dict(shape=plan.shape, J=plan.J, L=plan.L, sigma_0=plan.sigma_0, max_order=plan.max_order,
-                              integral_powers=plan.integral_powers))
-        self._plan = plan
-        bank = build_bank_3d(plan)
-        self._n_blocks = (len(bank.first), len(bank.second))
-        self._register_filters("block", [t for b in bank.first + bank.second for t in b.tensors()])
-        self._freeze()
-
-    @property
-    def plan(self) -> Plan3D:
-        return self._plan
-
-    @property
-    def meta(self) -> ChannelTable:
-        """Integral channels: order, j1, j2, l, q."""
-        return self._plan.table
+        params = dict(shape=plan.shape, J=plan.J, L=plan.L, sigma_0=plan.sigma_0, max_order=plan.max_order,
+                      integral_powers=plan.integral_powers)
+        super().__init__(params, plan, build_bank_3d(plan))
 
     @property
     def local_meta(self) -> ChannelTable:
@@ -86,15 +76,6 @@ class HarmonicScattering3D(ScatteringModule):
     def output_shape(self) -> tuple[int]:
         return (self._plan.n_channels,)
 
-    def bank(self) -> Bank3D:
-        n1, n2 = self._n_blocks
-        tensors = self._filters("block", 5 * (n1 + n2))
-        blocks = tuple(Block(*tensors[5 * i: 5 * i + 5]) for i in range(n1 + n2))
-        return Bank3D(blocks[:n1], blocks[n1:])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return harmonic_scattering3d(x, self._plan, self._prepared_bank(x))
-
     def local(self, x: torch.Tensor) -> torch.Tensor:
         """The local (non-integrated) maps U[p]x of orders 1 and 2."""
-        return harmonic_maps3d(x, self._plan, self._prepared_bank(x))
+        return harmonic_maps3d_with_plan(x, self._plan, self._prepared_bank(x))

@@ -1,11 +1,9 @@
 """``RotoTranslationScattering2D``: rigid-motion scattering as a torch.nn.Module."""
 from __future__ import annotations
 
-import torch
-
-from ..functional.rototranslation import RotoBank, build_roto_bank, rototranslation_with_plan
-from ..plan.rototranslation import RotoPlan, plan_rototranslation
-from ..plan.table import ChannelTable
+from ..banks.rototranslation import build_bank_roto
+from ..functional.rototranslation import rototranslation_scattering2d_with_plan
+from ..plan.rototranslation import plan_roto
 from ._base import ScatteringModule
 
 __all__ = ["RotoTranslationScattering2D"]
@@ -72,35 +70,14 @@ class RotoTranslationScattering2D(ScatteringModule):
     array([7])
     """
 
+    engine = staticmethod(rototranslation_scattering2d_with_plan)
+
     def __init__(self, shape, *, J: int, L: int = 8, K: int | None = None, max_order: int = 2,
                  padding: str = "reflect"):
-        plan = plan_rototranslation(shape, J, L, K, max_order, padding)
-        super().__init__(dict(shape=plan.shape, J=plan.J, L=plan.L, K=plan.K, max_order=max_order, padding=padding))
-        self._plan = plan
-        bank = build_roto_bank(plan)
-        for name in ("psi1", "psi2", "rows", "cols", "angular"):
-            self._register_filters(name, getattr(bank, name))
-        self._blocks = bank.blocks()
-        self._freeze()
-
-    @property
-    def plan(self) -> RotoPlan:
-        return self._plan
-
-    @property
-    def meta(self) -> ChannelTable:
-        """The channel table: order, j1, j2, theta2 (relative), angle2, k, spin, mirror."""
-        return self._plan.table
+        plan = plan_roto(shape, J, L, K, max_order, padding)
+        params = dict(shape=plan.shape, J=plan.J, L=plan.L, K=plan.K, max_order=max_order, padding=padding)
+        super().__init__(params, plan, build_bank_roto(plan))
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
         return (self._plan.n_channels,) + self._plan.output_shape
-
-    def bank(self) -> RotoBank:
-        """The float64 filter bank (see :class:`scatlab.functional.rototranslation.RotoBank`)."""
-        J = self._plan.J
-        filters = [self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")]
-        return RotoBank(*filters, self._filters("angular", 1), *self._blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return rototranslation_with_plan(x, self._plan, self._prepared_bank(x))

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from .._validation import check_int
+from ..banks.scattering1d import build_bank_1d
 from ..filters.littlewood_paley import FrameBounds, frame_bounds, littlewood_paley_sum
 from ..filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d
-from ..functional.scattering1d import Bank1D, build_bank_1d, scattering1d_with_plan
-from ..plan.oned import Plan1D, plan_1d
-from .._validation import check_int
-from ..plan.table import ChannelTable
+from ..functional.scattering1d import scattering1d_with_plan
+from ..plan.scattering1d import plan_1d
 from ._base import ScatteringModule
 
 __all__ = ["Scattering1D"]
@@ -63,49 +62,26 @@ class Scattering1D(ScatteringModule):
     >>> first_order_at_scale_2 = S.meta.select(order=1, j1=2)
     """
 
+    engine = staticmethod(scattering1d_with_plan)
+
     def __init__(self, shape, *, J: int, Q=1, T: int | None = None, max_order: int = 2,
                  padding: str = "reflect", normalize: str = "kymatio"):
         plan = plan_1d(shape, J, Q, T, max_order, padding, normalize)
-        super().__init__(dict(shape=(plan.length,), J=plan.J, Q=plan.Q, T=plan.T, max_order=max_order,
-                              padding=padding, normalize=normalize))
-        self._plan = plan
-        bank = build_bank_1d(plan)
-        self._register_filters("phi", bank.phi)
-        self._register_filters("psi1", bank.psi1)
-        self._register_filters("psi2", bank.psi2)
-        self._blocks = bank.blocks()
-        self._freeze()
-
-    @property
-    def plan(self) -> Plan1D:
-        return self._plan
-
-    @property
-    def meta(self) -> ChannelTable:
-        """The channel table: order, n1, n2, j1, j2, xi1, xi2, sigma1, sigma2 of every channel."""
-        return self._plan.table
+        params = dict(shape=(plan.length,), J=plan.J, Q=plan.Q, T=plan.T, max_order=max_order, padding=padding,
+                      normalize=normalize)
+        super().__init__(params, plan, build_bank_1d(plan))
 
     @property
     def output_shape(self) -> tuple[int, int]:
         return (self._plan.n_channels, self._plan.output_length)
 
-    def bank(self) -> Bank1D:
-        """The float64 filter bank (see :class:`scatlab.functional.scattering1d.Bank1D`)."""
-        n = len(self._plan.groups)
-        return Bank1D(
-            self._filters("phi", self._plan.log2_T + 1), self._filters("psi1", n), self._filters("psi2", n),
-            *self._blocks,
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scattering1d_with_plan(x, self._plan, self._prepared_bank(x))
-
     def filters_fourier(self, order: int = 1) -> tuple[np.ndarray, np.ndarray]:
-        """(psi, phi): the wavelets of ``order`` (rows) and the low-pass, at the padded length."""
+        """(psi, phi): the wavelets of ``order`` (rows) and the low-pass, at the padded length (read-only)."""
         check_int("Scattering1D.filters_fourier", "order", order, 1, 2)
         params = self._plan.psi1 if order == 1 else self._plan.psi2
         N = self._plan.padded_length
-        return morlet_fourier_1d(N, params.xi, params.sigma), gaussian_fourier_1d(N, self._plan.sigma_low)
+        return self._view(("filters", order), lambda: (morlet_fourier_1d(N, params.xi, params.sigma),
+                                                       gaussian_fourier_1d(N, self._plan.sigma_low)))
 
     def littlewood_paley(self, order: int = 1) -> np.ndarray:
         """LP(omega) = |phi|^2 + 1/2 sum |psi(omega)|^2 + |psi(-omega)|^2 on the padded DFT grid."""

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
+from ..banks.scattering2d import build_bank_2d
 from ..filters.littlewood_paley import FrameBounds, frame_bounds, littlewood_paley_sum
 from ..filters.morlet2d import morlet_bank_2d
-from ..functional.scattering2d import Bank2D, build_bank_2d, scattering2d_with_plan
-from ..plan.table import ChannelTable
-from ..plan.twod import Plan2D, plan_2d
+from ..functional.scattering2d import scattering2d_with_plan
+from ..plan.scattering2d import plan_2d
 from ._base import ScatteringModule
 
 __all__ = ["Scattering2D"]
@@ -56,42 +55,20 @@ class Scattering2D(ScatteringModule):
     array([ 9, 10, 11, 12, 13, 14, 15, 16])
     """
 
+    engine = staticmethod(scattering2d_with_plan)
+
     def __init__(self, shape, *, J: int, L: int = 8, max_order: int = 2, padding: str = "reflect"):
         plan = plan_2d(shape, J, L, max_order, padding)
-        super().__init__(dict(shape=plan.shape, J=plan.J, L=plan.L, max_order=max_order, padding=padding))
-        self._plan = plan
-        bank = build_bank_2d(plan)
-        self._register_filters("psi1", bank.psi1)
-        self._register_filters("psi2", bank.psi2)
-        self._register_filters("rows", bank.rows)
-        self._register_filters("cols", bank.cols)
-        self._blocks = bank.blocks()
-        self._freeze()
-
-    @property
-    def plan(self) -> Plan2D:
-        return self._plan
-
-    @property
-    def meta(self) -> ChannelTable:
-        """The channel table: order, j1, theta1, j2, theta2, angle1, angle2 of every channel."""
-        return self._plan.table
+        params = dict(shape=plan.shape, J=plan.J, L=plan.L, max_order=max_order, padding=padding)
+        super().__init__(params, plan, build_bank_2d(plan))
 
     @property
     def output_shape(self) -> tuple[int, int, int]:
         return (self._plan.n_channels,) + self._plan.output_shape
 
-    def bank(self) -> Bank2D:
-        """The float64 filter bank (see :class:`scatlab.functional.scattering2d.Bank2D`)."""
-        J = self._plan.J
-        return Bank2D(*(self._filters(name, J) for name in ("psi1", "psi2", "rows", "cols")), *self._blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return scattering2d_with_plan(x, self._plan, self._prepared_bank(x))
-
     def filters_fourier(self) -> tuple[np.ndarray, np.ndarray]:
-        """(psi, phi): wavelets (J, L, M_pad, N_pad) and low-pass (M_pad, N_pad) in Fourier."""
-        return morlet_bank_2d(*self._plan.padded_shape, self._plan.J, self._plan.L)
+        """(psi, phi): wavelets (J, L, M_pad, N_pad) and low-pass (M_pad, N_pad) in Fourier (read-only)."""
+        return self._view("filters", lambda: morlet_bank_2d(*self._plan.padded_shape, self._plan.J, self._plan.L))
 
     def littlewood_paley(self) -> np.ndarray:
         psi, phi = self.filters_fourier()

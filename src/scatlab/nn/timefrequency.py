@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from ..functional.timefrequency import BankTF, build_bank_tf, timefrequency_scattering_with_plan
+from ..banks.timefrequency import build_bank_tf
+from ..functional.timefrequency import timefrequency_scattering_with_plan
 from ..plan.table import ChannelTable
-from ..plan.timefrequency import PlanTF, plan_tf
+from ..plan.timefrequency import plan_tf
 from ._base import ScatteringModule
 
 __all__ = ["TimeFrequencyScattering"]
@@ -62,27 +62,14 @@ class TimeFrequencyScattering(ScatteringModule):
     >>> rising = S.meta.select(order=2, spin=1)  # channels of the up-chirp spin
     """
 
+    engine = staticmethod(timefrequency_scattering_with_plan)
+
     def __init__(self, shape, *, J: int, Q=8, J_fr: int = 3, Q_fr: int = 1, T: int | None = None,
                  F: int | None = None, padding: str = "reflect", format: str = "time"):
         plan = plan_tf(shape, J, Q, J_fr, Q_fr, T, F, padding, format)
-        super().__init__(dict(shape=(plan.length,), J=plan.J, Q=plan.Q, J_fr=plan.J_fr, Q_fr=plan.Q_fr, T=plan.T,
-                              F=plan.F, padding=padding, format=format))
-        self._plan = plan
-        bank = build_bank_tf(plan)
-        for name in ("phi", "psi1", "psi2", "fr", "avg_fr"):
-            self._register_filters(name, getattr(bank, name))
-        self.register_buffer("avg_fr1", bank.avg_fr1, persistent=False)
-        self._blocks = bank.blocks()
-        self._freeze()
-
-    @property
-    def plan(self) -> PlanTF:
-        return self._plan
-
-    @property
-    def meta(self) -> ChannelTable:
-        """One row per output channel of the chosen format (see the class docstring)."""
-        return self._plan.table
+        params = dict(shape=(plan.length,), J=plan.J, Q=plan.Q, J_fr=plan.J_fr, Q_fr=plan.Q_fr, T=plan.T, F=plan.F,
+                      padding=padding, format=format)
+        super().__init__(params, plan, build_bank_tf(plan))
 
     @property
     def paths(self) -> ChannelTable:
@@ -97,14 +84,3 @@ class TimeFrequencyScattering(ScatteringModule):
     @property
     def output_shape(self) -> tuple[int, ...]:
         return self._plan.output_shape
-
-    def bank(self) -> BankTF:
-        p = self._plan
-        return BankTF(
-            self._filters("phi", p.first.log2_T + 1), self._filters("psi1", len(p.first_groups)),
-            self._filters("psi2", len(p.time_blocks)), self._filters("fr", len(p.freq_groups)),
-            self._filters("avg_fr", len(p.freq_groups)), self.avg_fr1, *self._blocks,
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return timefrequency_scattering_with_plan(x, self._plan, self._prepared_bank(x))

@@ -1,6 +1,6 @@
 r"""The plan of a roto-translation scattering transform: validated parameters, geometry, channel table.
 
-The spatial geometry (padding, subsampling by 2^J, crop) is that of :func:`scatlab.plan.twod.plan_2d`.
+The spatial geometry (padding, subsampling by 2^J, crop) is that of :func:`scatlab.plan.scattering2d.plan_2d`.
 Channels, in output order (``-1`` where a field does not apply):
 
 - order 0: :math:`x\star\phi_J`;
@@ -22,11 +22,11 @@ import numpy as np
 
 from .._validation import check_choice, check_int, check_shape
 from ..errors import ShapeError, parameter_error
-from .oned import PADDINGS
+from .scattering1d import PADDINGS
 from .table import ChannelTable
-from .twod import Plan2D, plan_2d
+from .scattering2d import Plan2D, plan_2d
 
-__all__ = ["RotoPlan", "plan_rototranslation", "max_angular_scales"]
+__all__ = ["PlanRoto", "plan_roto", "max_angular_scales"]
 
 OWNER = "RotoTranslationScattering2D"
 
@@ -38,7 +38,7 @@ def max_angular_scales(L: int) -> int:
 
 
 @dataclass(frozen=True)
-class RotoPlan:
+class PlanRoto:
     shape: tuple[int, int]
     J: int
     L: int
@@ -69,7 +69,7 @@ class RotoPlan:
         return 1 + 2 * self.K
 
 
-def plan_rototranslation(shape, J, L=8, K=None, max_order=2, padding="reflect") -> RotoPlan:
+def plan_roto(shape, J, L=8, K=None, max_order=2, padding="reflect") -> PlanRoto:
     """Validate the parameters (errors name the parameter and the fix) and return the cached plan."""
     shape = check_shape(OWNER, shape, 2)
     J = check_int(OWNER, "J", J, 1, 12)
@@ -96,9 +96,9 @@ def plan_rototranslation(shape, J, L=8, K=None, max_order=2, padding="reflect") 
 
 
 @lru_cache(maxsize=32)
-def _plan(shape, J, L, K, max_order, padding) -> RotoPlan:
+def _plan(shape, J, L, K, max_order, padding) -> PlanRoto:
     geometry = plan_2d(shape, J, L, 1, padding)
-    return RotoPlan(shape, J, L, K, max_order, padding, geometry, _table(J, L, K, max_order))
+    return PlanRoto(shape, J, L, K, max_order, padding, geometry, _table(J, L, K, max_order))
 
 
 def _angular(K: int) -> list[tuple[int, int]]:

@@ -32,7 +32,7 @@ from ..filters.morlet1d import (
     max_subsampling,
     morlet_params_1d,
 )
-from .oned import PADDINGS, Plan1D, plan_1d
+from .scattering1d import PADDINGS, Plan1D, plan_1d
 from .table import ChannelTable
 
 __all__ = ["PlanTF", "plan_tf", "FORMATS"]

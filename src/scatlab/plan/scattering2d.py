@@ -15,7 +15,7 @@ import numpy as np
 from .._validation import check_choice, check_int, check_shape
 from ..errors import ShapeError
 from ..filters.morlet2d import orientation_angles
-from .oned import PADDINGS
+from .scattering1d import PADDINGS
 from .padding import reflect_indices
 from .table import ChannelTable
 

@@ -1,11 +1,14 @@
-"""Input checks and batch chunking shared by the engines."""
+"""Input checks, batch chunking and cached banks shared by the engines and their functional twins."""
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
 
 import torch
 
 from ..errors import DataError, ShapeError
 
-__all__ = ["check_input", "batch_chunks", "empty_output"]
+__all__ = ["check_input", "batch_chunks", "empty_output", "twin_input", "cached_bank"]
 
 
 def check_input(x, owner: str, signal_shape: tuple[int, ...]) -> None:
@@ -45,3 +48,19 @@ def empty_output(x: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
     """Zeros of ``shape`` for an empty batch, still attached to x's autograd graph."""
     out = x.new_zeros(shape)
     return out + x.sum() if x.requires_grad else out
+
+
+def twin_input(x, name: str, ndim: int, layout: str) -> torch.dtype:
+    """Check the input of a functional twin (a tensor of at least ``ndim`` dimensions, whose last
+    ones are the signal, read by the plan); return the precision its bank is prepared for."""
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} takes a torch.Tensor; got {type(x).__name__}. Use torch.as_tensor(x).")
+    if x.dim() < ndim:
+        raise ShapeError(f"{name} takes inputs of shape {layout}; got a tensor of shape {tuple(x.shape)}.")
+    return x.dtype if x.dtype in (torch.float32, torch.float64) else torch.float32
+
+
+@functools.lru_cache(maxsize=32)
+def cached_bank(build: Callable, plan, dtype: torch.dtype, device: torch.device):
+    """``build(plan, device).prepare(dtype)``, kept for the next call of a functional twin."""
+    return build(plan, device).prepare(dtype)
