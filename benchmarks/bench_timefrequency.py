@@ -22,7 +22,7 @@ import sys
 import torch
 
 from scatlab import Scattering1D
-from scatlab.bench import _time_once, fft_floor
+from scatlab.commands.bench import _time_once, fft_floor
 from scatlab.nn.timefrequency import TimeFrequencyScattering
 
 # (name, N, batch, J, Q, J_fr, F, padding): speech (FSDD experiment), short speech, music-like

@@ -18,8 +18,8 @@ import scatlab
 from scatlab import cli
 from scatlab.datasets import FASHION_MNIST_DIR
 from scatlab.errors import InvalidParameterError
-from scatlab.experiments.registry import configure
-from scatlab.io import read_audio, read_image
+from scatlab.reproduce import configure
+from scatlab.datasets import read_audio, read_image
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -108,7 +108,7 @@ def test_transform_refuses_mixed_shapes_and_wrong_kind(tmp_path, images, capsys)
     assert cli.main(["transform", str(images[0]), str(images[2]), "-o", str(out)]) == 2
     assert "share one shape" in _error_line(capsys)
     assert cli.main(["transform", str(images[0]), "--kind", "1d", "-o", str(out)]) == 2
-    assert "--kind is 1d" in _error_line(capsys)
+    assert "the kind is '1d'" in _error_line(capsys)
     assert cli.main(["transform", str(images[0]), "--J", "0", "-o", str(out)]) == 2
     assert "'J' parameter" in _error_line(capsys)
     assert not out.exists()
@@ -208,21 +208,21 @@ def test_argparse_errors_exit_2():
     assert info.value.code == 2
 
 
-def test_bench_passes_its_arguments_on(monkeypatch):
+def test_bench_passes_its_arguments_on(monkeypatch, capsys):
+    from scatlab.commands import bench
+
     seen = []
-    fake = types.ModuleType("scatlab.bench")
-    fake.main = lambda argv: seen.append(argv) or 0
-    monkeypatch.setitem(sys.modules, "scatlab.bench", fake)
-    monkeypatch.setattr(scatlab, "bench", fake, raising=False)
-    assert cli.main(["bench", "--repeats", "3", "extra"]) == 0
-    assert seen == [["--repeats", "3", "extra"]]
+    monkeypatch.setattr(bench, "run", lambda names, **kwargs: seen.append((names, kwargs)) or ([], "| table |"))
+    assert cli.main(["bench", "--repeats", "3", "--config", "2d-J2-L8-32x32-b256", "--no-peer"]) == 0
+    assert seen == [(["2d-J2-L8-32x32-b256"], dict(repeats=3, threads=2, peer=False, memory=True, forward_only=False,
+                                                    json_path=None))]
+    assert "| table |" in capsys.readouterr().out
 
 
 def test_bench_unknown_configuration_exits_2(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        cli.main(["bench", "--config", "no-such-configuration"])
-    assert exit_info.value.code == 2
-    assert "unknown configuration" in capsys.readouterr().err
+    assert cli.main(["bench", "--config", "no-such-configuration"]) == 2
+    error = capsys.readouterr().err
+    assert "no-such-configuration" in error and "2d-J2-L8-32x32-b256" in error
 
 
 @pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
@@ -240,17 +240,19 @@ def test_transform_q2_sets_the_second_order_wavelets(tmp_path, capsys):
 
 
 def test_experiments_are_discovered_in_the_listing_order(tmp_path):
-    from scatlab.experiments import registry
+    from scatlab.reproduce import registry
 
     assert registry.EXPERIMENTS == registry.discover() == ("stability", "textures", "fmnist-linear", "fmnist-hybrid",
                                                            "fmnist-phase-collapse", "rotation", "audio", "qm9")
-    for name in ("zeta_new.py", "alpha_new.py", "_helper.py", "registry.py", "qm9.py", "stability.py"):
+    for name in ("zeta_new.py", "alpha_new.py", "_helper.py", "qm9.py", "stability.py"):
         (tmp_path / name).write_text("")
+    (tmp_path / "package").mkdir()
+    (tmp_path / "package" / "__init__.py").write_text("")
     assert registry.discover(tmp_path) == ("stability", "qm9", "alpha-new", "zeta-new")
 
 
 def test_a_discovered_module_without_run_is_refused_with_the_fix(monkeypatch):
-    from scatlab.experiments import registry
+    from scatlab.reproduce import registry
 
     helper = types.ModuleType("scatlab.experiments.helper")
     monkeypatch.setitem(sys.modules, "scatlab.experiments.helper", helper)
@@ -260,7 +262,7 @@ def test_a_discovered_module_without_run_is_refused_with_the_fix(monkeypatch):
 
 
 def test_bench_markdown_reports_throughput_from_the_committed_results():
-    from scatlab.bench import CONFIGS, to_markdown
+    from scatlab.commands.bench import CONFIGS, to_markdown
 
     results = json.loads((Path(__file__).resolve().parents[1] / "benchmarks" / "results.json").read_text())
     header, _, first = to_markdown(results["rows"][:1], ("forward", "backward")).splitlines()

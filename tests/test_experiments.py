@@ -12,7 +12,8 @@ from PIL import Image
 
 from scatlab import cli
 from scatlab.errors import DataError
-from scatlab.experiments import registry
+from scatlab.experiments import Result
+from scatlab.reproduce import registry, runner
 
 pytest.importorskip("skimage.data")
 from scatlab.experiments import stability  # noqa: E402  (needs scikit-image at run time only)
@@ -116,7 +117,7 @@ def test_failing_experiment_is_recorded_and_others_still_run(tmp_path, monkeypat
     broken.Config, broken.run = Config, run
     fine = types.ModuleType("scatlab.experiments.fine")
     fine.Config = Config
-    fine.run = lambda cfg, out_dir, progress: registry.Result(metrics={"answer": np.float64(42.0)})
+    fine.run = lambda cfg, out_dir, progress: Result(metrics={"answer": np.float64(42.0)})
     monkeypatch.setitem(sys.modules, "scatlab.experiments.broken", broken)
     monkeypatch.setitem(sys.modules, "scatlab.experiments.fine", fine)
     monkeypatch.setattr(registry, "EXPERIMENTS", ("broken", "fine"))
@@ -143,10 +144,10 @@ def test_non_finite_metric_fails_the_experiment(tmp_path, monkeypatch):
             return cls()
 
     nan.Config = Config
-    nan.run = lambda cfg, out_dir, progress: registry.Result(metrics={"bad": float("nan")})
+    nan.run = lambda cfg, out_dir, progress: Result(metrics={"bad": float("nan")})
     monkeypatch.setitem(sys.modules, "scatlab.experiments.nan", nan)
     monkeypatch.setattr(registry, "EXPERIMENTS", ("nan",))
-    record = registry.run_experiment("nan", tmp_path, quick=True)
+    record = runner.run_experiment("nan", tmp_path, quick=True)
     assert record["status"] == "failed" and "finite" in record["error"]
     assert json.loads((tmp_path / "nan" / "results.json").read_text())["status"] == "failed"
 
@@ -169,7 +170,7 @@ def fake_experiment(monkeypatch, run) -> None:
 
 
 def test_failure_never_replaces_results_json(tmp_path, monkeypatch, capsys):
-    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"answer": 42.0}))
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={"answer": 42.0}))
     assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
     good = (tmp_path / "fake" / "results.json").read_bytes()
 
@@ -182,14 +183,14 @@ def test_failure_never_replaces_results_json(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "fake" / "results.json").read_bytes() == good
     failed = json.loads((tmp_path / "fake" / "failed.json").read_text())
     assert failed["status"] == "failed" and failed["user_error"] and "train.gz" in failed["error"]
-    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"answer": 43.0}))
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={"answer": 43.0}))
     assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "fake" / "results.json").read_text())["metrics"] == {"answer": 43.0}
     assert not (tmp_path / "fake" / "failed.json").exists()  # the stale failure is gone
 
 
 def test_only_rank_0_writes_records_and_report(tmp_path, monkeypatch, capsys):
-    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: registry.Result(metrics={"rank": 1.0}))
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={"rank": 1.0}))
     (tmp_path / "fake").mkdir()
     (tmp_path / "fake" / "results.json").write_text("rank 0's record")
     monkeypatch.setenv("RANK", "1")

@@ -11,7 +11,7 @@ from scipy.spatial.transform import Rotation
 
 from scatlab.chem.features import Featurizer, FeatureSpec
 from scatlab.chem.molecules import GridSpec, Molecule, densities
-from scatlab.chem.xyz import parse_xyz
+from scatlab.datasets.xyz import parse_xyz
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.solid_harmonic import frequency_grid, l_norm, real_spherical_harmonics
 from scatlab.nn.harmonic3d import HarmonicScattering3D

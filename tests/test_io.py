@@ -9,8 +9,8 @@ from PIL import Image
 from scipy.io import wavfile
 
 from scatlab.errors import DataError
-from scatlab.io import (atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text, read_audio,
-                        read_image, read_signal)
+from scatlab.datasets import read_audio, read_image, read_signal
+from scatlab.io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
 
 skimage_data = pytest.importorskip("skimage.data")
 

@@ -16,11 +16,12 @@ from scatlab.errors import DataError, InvalidParameterError
 from scatlab.experiments import fmnist_hybrid, fmnist_linear, fmnist_phase_collapse
 from scatlab.learning.features import log_features, order_channels, scattering_features
 from scatlab.learning.linear import make_classifier
-from scatlab.learning.models import MODELS, PhaseCollapseNet, build_model
+from scatlab.networks import MODELS, PhaseCollapseNet, build_model
 from scatlab.learning import regimes
 from scatlab.learning.regimes import balanced_subsets
 from scatlab.datasets import load_classification
-from scatlab.learning.training import TrainSettings, augment, close_distributed, seed_everything, train
+from scatlab.learning.training import TrainSettings, augment, train
+from scatlab.runtime import close_distributed, seed_everything
 from scatlab.nn import Scattering2D
 
 needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
@@ -134,13 +135,13 @@ def test_soft_threshold_network_learns_its_thresholds_and_is_not_linear():
 
 def test_collapse_block_matrix_equals_convolution(monkeypatch):
     """The dense fixed-filtering matrix and the strided convolution compute the same block, values and gradients."""
-    from scatlab.learning import models
+    from scatlab.networks import phase_collapse as models
     x = torch.rand(3, 5, 14, 14, dtype=torch.float64, requires_grad=True)
     outputs = []
     for limit in (models.DENSE_OPERATOR_ELEMENTS, 0):  # 0: the matrix exceeds the limit, the convolution runs
         monkeypatch.setattr(models, "DENSE_OPERATOR_ELEMENTS", limit)
         seed_everything(0)
-        block = models._CollapseBlock(5, 4, 4, "soft-threshold", 7, (14, 14)).double()
+        block = models.CollapseBlock(5, 4, 4, "soft-threshold", 7, (14, 14)).double()
         assert (block.operator is None) == (limit == 0)
         with torch.no_grad():
             block.threshold.fill_(0.1)

@@ -9,11 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from scatlab.chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached, local_device, shard_of,
+from scatlab.runtime import local_device, shard_of
+from scatlab.chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached,
                                    wait_for_chunks)
 from scatlab.chem.molecules import GridSpec, Molecule, densities, valence_charge
-from scatlab.chem.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
-from scatlab.chem.xyz import parse_xyz, read_xyz
+from scatlab.datasets.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
+from scatlab.datasets.xyz import parse_xyz, read_xyz
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 
 try:

@@ -269,14 +269,16 @@ def test_command_refuses_bad_input(tmp_path, grass_png, case, error, match):
 
 
 def test_textures_experiment_quick_run(tmp_path):
-    from scatlab.experiments import registry, textures
+    from scatlab.experiments import textures
+    from scatlab.reproduce.records import checked
+    from scatlab.runtime import no_progress
 
     cfg = textures.Config.quick()
     if not (FSDD_DIR / "recordings" / "0_jackson_0.wav").is_file():
         cfg = dataclasses.replace(cfg, audio=())
     else:
         cfg = dataclasses.replace(cfg, audio=(str(FSDD_DIR / "recordings" / "0_jackson_0.wav"),))
-    result = textures.run(cfg, tmp_path, registry.no_progress)
+    result = textures.run(cfg, tmp_path, no_progress)
     m = result.metrics
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in m.values())
     for name in cfg.images:
@@ -293,4 +295,4 @@ def test_textures_experiment_quick_run(tmp_path):
         assert m["0_jackson_0_order2_moment_rel_error"] <= 1e-2
         rate, _ = wavfile.read(tmp_path / "0_jackson_0_order2.wav")
         assert rate == 8000
-    json.dumps(registry._checked(result, tmp_path))  # what run_experiment writes in results.json
+    json.dumps(checked(result, tmp_path))  # what run_experiment writes in results.json

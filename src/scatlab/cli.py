@@ -1,6 +1,8 @@
-"""The ``scatlab`` command line: info, transform, bench, reproduce.
+"""The ``scatlab`` command line: info, transform, synthesize, bench, reproduce.
 
-Each subcommand parses its arguments and calls the library. User errors (scatlab's documented
+The only place that parses arguments: each subcommand parses its own and calls the library
+(:mod:`scatlab.commands`, :mod:`scatlab.reproduce`), and errors that the library raises with data
+(:class:`~scatlab.reproduce.CheckpointsExist`, ...) are phrased here in command-line terms. User errors (scatlab's documented
 errors and unwritable outputs) print one line ``scatlab: error: ...`` and exit with status 2; an
 experiment of ``reproduce`` stopped by one is reported on its own line and also gives status 2.
 """
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import platform
 import sys
 import warnings
@@ -16,8 +19,10 @@ from collections.abc import Iterable, Sequence
 from tqdm import tqdm
 
 from .errors import parameter_error
-from .experiments.registry import USER_ERRORS, experiment_names, is_main_process, reproduce, versions
-from .synthesis import command as synthesize_command
+from .reproduce import (USER_ERRORS, CheckpointsExist, ConfigOverrideError, UnknownExperiment, experiment_names,
+                        reproduce)
+from .reproduce.provenance import versions
+from .runtime import is_main_process
 
 __all__ = ["main", "build_parser"]
 
@@ -50,9 +55,32 @@ def build_parser() -> argparse.ArgumentParser:
                            help="1D: 'kymatio' as the 0.3.0 release (default), 'resolution' scales each filter by"
                                 " its subsampling so energies compare across resolutions")
 
-    synthesize_command.add_parser(commands)
+    synthesize = commands.add_parser(
+        "synthesize", help="a texture with the scattering moments of an image or a recording",
+        description="Synthesize a signal whose scattering moments (spatial averages of orders 0, 1, 2;"
+                    " Bruna & Mallat 2019) match those of INPUT, by L-BFGS from white noise. Images (PNG, JPEG,"
+                    " 2D .npy) give PNG or .npy; audio (WAV, 1D .npy) gives WAV or .npy.")
+    synthesize.add_argument("input", metavar="INPUT")
+    synthesize.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=".png, .wav or .npy")
+    synthesize.add_argument("--order", type=int, choices=(1, 2), default=2, help="highest moment order (default 2)")
+    synthesize.add_argument("--J", type=int, default=None,
+                            help="scales (default: images min(5, log2(side) - 3), audio min(8, log2(length) - 2))")
+    synthesize.add_argument("--L", type=int, default=8, help="orientations, images (default 8)")
+    synthesize.add_argument("--Q", type=int, default=8, help="first-order wavelets per octave, audio (default 8)")
+    synthesize.add_argument("--steps", type=int, default=500, help="budget of moment evaluations (default 500)")
+    synthesize.add_argument("--tol", type=float, default=1e-3, help="target relative moment error (default 1e-3)")
+    synthesize.add_argument("--method", choices=("lbfgs", "adam"), default="lbfgs")
+    synthesize.add_argument("--seed", type=int, default=0)
 
-    commands.add_parser("bench", help="run the benchmarks (scatlab.bench); arguments are passed on", add_help=False)
+    bench = commands.add_parser("bench", help="time the transforms against Kymatio 0.3.0 (same process, interleaved)")
+    bench.add_argument("--config", action="append", help="configuration name (repeatable); default: all")
+    bench.add_argument("--repeats", type=int, default=7)
+    bench.add_argument("--threads", type=int, default=2)
+    bench.add_argument("--no-peer", action="store_true", help="time scatlab alone")
+    bench.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
+    bench.add_argument("--forward-only", action="store_true")
+    bench.add_argument("--json", help="also write the rows to this JSON file")
+    bench.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
 
     reproduce = commands.add_parser("reproduce", help="run registered experiments and write DIR/index.html")
     reproduce.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all)")
@@ -70,16 +98,34 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status (0 ok, 1 an experiment failed, 2 user error)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if argv[:1] == ["bench"]:
-            return _bench(argv[1:])
-        args = build_parser().parse_args(argv)
-        return {"info": _info, "transform": _transform, "synthesize": synthesize_command.run,
+        return {"info": _info, "transform": _transform, "synthesize": _synthesize, "bench": _bench,
                 "reproduce": _reproduce}[args.command](args)
     except USER_ERRORS as exc:
-        print(f"scatlab: error: {exc}", file=sys.stderr)
+        print(f"scatlab: error: {_phrase(exc)}", file=sys.stderr)
         return 2
+
+
+def _phrase(exc: Exception) -> str:
+    """The message of a user error, in command-line terms where the library's refers to parameters."""
+    if isinstance(exc, CheckpointsExist):
+        return (f"The checkpoint '{exc.first}' ({exc.count} in all) was left by an earlier run of {exc.experiment};"
+                " pass --resume to continue its training, or choose another --out DIR to start afresh."
+                " Nothing was written.")
+    if isinstance(exc, ConfigOverrideError):
+        if exc.key == "seed":
+            return "Set the seed with --seed N, not --set seed=N (it also seeds the generators)."
+        if exc.key not in exc.fields:
+            return parameter_error(f"scatlab reproduce {exc.experiment} --set", "KEY", f"one of {list(exc.fields)}",
+                                   exc.key).args[0]
+        if exc.reason.startswith("expected a value ("):
+            return f"--set {exc.key}= for experiment {exc.experiment}: expected a value after '='."
+        return f"--set {exc.key}={exc.text!r} for experiment {exc.experiment}: {exc.reason}."
+    if isinstance(exc, UnknownExperiment):
+        return parameter_error("scatlab reproduce", "NAME", f"a registered experiment: {', '.join(exc.known)}",
+                               exc.name).args[0]
+    return str(exc)
 
 
 def _progress(iterable: Iterable, **kwargs) -> Iterable:
@@ -113,7 +159,8 @@ def _import_status(module: str) -> str:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from .io import atomic_savez, transform_files
+    from .commands.transform import transform_files
+    from .io import atomic_savez
 
     arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
                              max_order=args.max_order, padding=args.padding, normalize=args.normalize,
@@ -124,10 +171,29 @@ def _transform(args: argparse.Namespace) -> int:
     return 0
 
 
-def _bench(argv: list[str]) -> int:
-    from . import bench
+def _synthesize(args: argparse.Namespace) -> int:
+    from .commands.synthesize import synthesize_file
 
-    return int(bench.main(argv) or 0)
+    report = synthesize_file(args.input, args.output, order=args.order, J=args.J, L=args.L, Q=args.Q,
+                             steps=args.steps, tol=args.tol, method=args.method, seed=args.seed)
+    status = "" if report.converged else f" (did not reach --tol {args.tol:g}: raise --steps)"
+    print(f"wrote {report.output}: order-{report.order} synthesis of shape {report.shape} (J={report.J}), relative"
+          f" moment error {report.rel_error:.2e} after {report.evaluations} evaluations in {report.seconds:.1f} s"
+          f"{status}")
+    return 0
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .commands import bench
+
+    if args.child:
+        bench.child(*args.child, threads=args.threads)
+        return 0
+    _, table = bench.run(args.config, repeats=args.repeats, threads=args.threads, peer=not args.no_peer,
+                         memory=not args.no_memory, forward_only=args.forward_only, json_path=args.json)
+    print(table)
+    print(f"\nmachine: {json.dumps(bench.machine())}")
+    return 0
 
 
 def _options(pairs: list[str]) -> dict[str, str]:

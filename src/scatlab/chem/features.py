@@ -19,11 +19,11 @@ import torch
 
 from ..errors import DataError, InvalidParameterError, ShapeError
 from ..io.atomic import atomic_write, atomic_write_json
+from ..runtime import local_device, shard_of
 from ..nn.harmonic3d import HarmonicScattering3D
 from .molecules import CHANNELS, GridSpec, Molecule, densities
 
-__all__ = ["FeatureSpec", "Featurizer", "principal_axes", "featurize_cached", "wait_for_chunks", "load_cached",
-           "shard_of", "local_device"]
+__all__ = ["FeatureSpec", "Featurizer", "principal_axes", "featurize_cached", "wait_for_chunks", "load_cached"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,23 +105,6 @@ class Featurizer:
         return np.concatenate(out) if out else np.zeros((0, 3 * len(self.scattering.meta)))
 
 
-def shard_of(rank: int | None = None, world: int | None = None) -> tuple[int, int]:
-    """(rank, world) from the arguments or torchrun's RANK / WORLD_SIZE (default 0, 1)."""
-    rank = int(os.environ.get("RANK", 0)) if rank is None else rank
-    world = int(os.environ.get("WORLD_SIZE", 1)) if world is None else world
-    if not 0 <= rank < world:
-        raise InvalidParameterError(f"The shard must satisfy 0 <= rank < world; got rank={rank}, world={world}.")
-    return rank, world
-
-
-def local_device(device: str) -> str:
-    """This rank's GPU under torchrun: plain 'cuda' becomes 'cuda:LOCAL_RANK' when LOCAL_RANK is set;
-    any other device is returned as given."""
-    if device == "cuda" and "LOCAL_RANK" in os.environ:
-        return f"cuda:{int(os.environ['LOCAL_RANK'])}"
-    return device
-
-
 def _chunk_path(directory: Path, i: int) -> Path:
     return directory / f"chunk_{i:06d}.npz"
 
@@ -133,7 +116,7 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
 
     A molecule that does not fit the grid raises ShapeError, unless ``skip_bad``: its row is NaN
     (``load_cached`` reports it). ``max_chunks`` stops after that many new chunks (a time budget).
-    ``device`` 'cuda' means this rank's GPU under torchrun (:func:`local_device`).
+    ``device`` 'cuda' means this rank's GPU under torchrun (:func:`scatlab.runtime.local_device`).
     """
     import time
 

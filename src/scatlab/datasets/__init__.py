@@ -1,7 +1,13 @@
-"""Image classification data sets read from local files (no download): Fashion-MNIST/MNIST, CIFAR-10."""
+"""Every reader of data, from local files (no download): user files (images, audio, .npy), the image
+classification sets (Fashion-MNIST/MNIST IDX, CIFAR-10 batches), molecules (QM9, .xyz) and
+scikit-image's bundled samples."""
 from .cifar import load_cifar10, load_cifar_batch
 from .classification import dataset_format, is_fashion_mnist, load_classification
+from .files import read_audio, read_image, read_signal
 from .idx import FASHION_MNIST_CLASSES, FASHION_MNIST_DIR, load_idx, load_mnist
+from .qm9 import QM9, load_qm9
+from .xyz import parse_xyz, read_xyz
 
-__all__ = ["FASHION_MNIST_CLASSES", "FASHION_MNIST_DIR", "dataset_format", "load_cifar10", "load_cifar_batch",
-           "is_fashion_mnist", "load_classification", "load_idx", "load_mnist"]
+__all__ = ["FASHION_MNIST_CLASSES", "FASHION_MNIST_DIR", "QM9", "dataset_format", "is_fashion_mnist", "load_cifar10",
+           "load_cifar_batch", "load_classification", "load_idx", "load_mnist", "load_qm9", "parse_xyz", "read_audio",
+           "read_image", "read_signal", "read_xyz"]

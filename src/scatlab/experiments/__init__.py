@@ -1,4 +1,15 @@
-"""Reproducible experiments: each is a module with a ``Config`` and a ``run`` (see ``registry``)."""
-from .registry import EXPERIMENTS, Result, experiment_names, reproduce, run_experiment
+"""Reproducible experiments, one module each, found and run by :mod:`scatlab.reproduce`.
 
-__all__ = ["EXPERIMENTS", "Result", "experiment_names", "reproduce", "run_experiment"]
+An experiment is a module ``scatlab.experiments.<name>`` (hyphens in the name are underscores in
+the module's) defining
+
+- ``Config``: a frozen dataclass whose defaults are the full run, with a ``seed`` field and a
+  ``quick()`` classmethod returning the fast variant;
+- ``run(cfg, out_dir, progress) -> Result``: writes its figures (PNG) in ``out_dir`` and its
+  checkpoints, if it trains, in ``out_dir / CHECKPOINTS``.
+
+Modules named ``_*`` are helpers, not experiments.
+"""
+from ._contract import CHECKPOINTS, Result
+
+__all__ = ["CHECKPOINTS", "Result"]

@@ -39,11 +39,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from ..errors import DataError, InvalidParameterError
 from ..io.atomic import atomic_write
-from ..io.readers import read_audio
+from ..datasets.files import read_audio
 from ..learning.linear import make_classifier
 from ..nn.scattering1d import Scattering1D
 from ..nn.timefrequency import TimeFrequencyScattering
-from .registry import Progress, Result
+from ..runtime import Progress
+from ._contract import Result
 
 __all__ = ["Config", "run", "load_fsdd"]
 

@@ -3,7 +3,7 @@ r"""Experiment ``fmnist-hybrid``: scattering front end + wide ResNet vs the same
 Oyallon, Belilovsky & Zagoruyko ("Scaling the scattering transform: deep hybrid networks",
 ICCV 2017) replace the first layers of a wide ResNet by the fixed scattering :math:`S_J x`
 (J = 2, L = 8, 81 channels at 7 x 7 for 28 x 28 images): the geometric prior matters most when
-few images are labelled. This experiment trains both networks (:mod:`scatlab.learning.models`,
+few images are labelled. This experiment trains both networks (:mod:`scatlab.networks`,
 SGD with Nesterov momentum and a cosine schedule, :mod:`scatlab.learning.training`) on
 class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` seeds, and the full
 60,000 with one seed) and reports the test accuracy, mean ± std over seeds.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from ..datasets import is_fashion_mnist
 from ..learning.regimes import summarize, train_experiment
-from ..learning.training import init_distributed
-from .registry import Progress, Result
+from ..runtime import Progress, init_distributed
+from ._contract import CHECKPOINTS, Result
 
 __all__ = ["Config", "run"]
 
@@ -36,7 +36,7 @@ class Config:
     """Parameters of the hybrid experiment; the defaults are the full run (hours on CPU)."""
 
     data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
-    models: tuple[str, ...] = ("hybrid", "wrn")  # learning.models.build_model names
+    models: tuple[str, ...] = ("hybrid", "wrn")  # scatlab.networks.build_model names
     train_sizes: tuple[int, ...] = (100, 500, 1000, 60000)  # class-balanced training subsets
     repeats: int = 3  # seeds per size below the full training set (one seed on all of it)
     n_test: int = 10000  # first n_test test images
@@ -61,7 +61,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     """Train the models of ``cfg`` on every training size and seed (DDP under torchrun); return the accuracy table."""
     init_distributed()
     results = train_experiment(cfg, {"width": cfg.width, "blocks": cfg.blocks}, lambda _model: cfg.lr,
-                               {"width": cfg.width, "blocks": cfg.blocks}, out_dir, progress)
+                               {"width": cfg.width, "blocks": cfg.blocks}, Path(out_dir) / CHECKPOINTS, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
     headline = f"accuracy_mean_hybrid_n{max(cfg.train_sizes)}"
     if headline in metrics:

@@ -35,9 +35,9 @@ from ..errors import InvalidParameterError
 from ..learning.features import log_features, order_channels, scattering_features
 from ..learning.linear import CLASSIFIERS, make_classifier
 from ..learning.regimes import balanced_subsets, check_train_sizes
-from ..learning.training import default_device, init_distributed
 from ..nn import Scattering2D
-from .registry import Progress, Result
+from ..runtime import Progress, default_device, init_distributed
+from ._contract import Result
 
 __all__ = ["Config", "run", "parse_representation"]
 

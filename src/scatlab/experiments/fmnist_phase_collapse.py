@@ -9,7 +9,7 @@ subsampling followed by a modulus,
 reaches the accuracy of a ResNet, whereas replacing the modulus (phase collapse) by a
 soft-thresholding of the amplitude that keeps the phase loses several points: the modulus
 concentrates the class means, the thresholding does not. This experiment trains the three
-networks of :mod:`scatlab.learning.models` ('phase-collapse', 'soft-threshold', 'resnet') on
+networks of :mod:`scatlab.networks` ('phase-collapse', 'soft-threshold', 'resnet') on
 class-balanced subsets of Fashion-MNIST (n = 100, 500, 1000 with ``repeats`` seeds; 60,000 with
 one seed) and reports the test accuracy, mean ± std. The bias-free networks of fixed filters take
 a ten times smaller learning rate than the ResNet: on a validation split (6,000 training images,
@@ -28,8 +28,8 @@ from pathlib import Path
 
 from ..datasets import is_fashion_mnist
 from ..learning.regimes import summarize, train_experiment
-from ..learning.training import init_distributed
-from .registry import Progress, Result
+from ..runtime import Progress, init_distributed
+from ._contract import CHECKPOINTS, Result
 
 __all__ = ["Config", "run"]
 
@@ -43,7 +43,7 @@ class Config:
     """Parameters of the phase-collapse experiment; the defaults are the full run (hours on CPU)."""
 
     data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
-    models: tuple[str, ...] = ("phase-collapse", "soft-threshold", "resnet")  # learning.models.build_model names
+    models: tuple[str, ...] = ("phase-collapse", "soft-threshold", "resnet")  # scatlab.networks.build_model names
     train_sizes: tuple[int, ...] = (100, 500, 1000, 60000)  # class-balanced training subsets
     repeats: int = 3  # seeds per size below the full training set (one seed on all of it)
     n_test: int = 10000  # first n_test test images
@@ -71,7 +71,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     results = train_experiment(
         cfg, {"widths": cfg.widths, "L": cfg.L},
         lambda model: cfg.lr_fixed_filters if model in FIXED_FILTER_MODELS else cfg.lr,
-        {"widths": list(cfg.widths), "L": cfg.L}, out_dir, progress)
+        {"widths": list(cfg.widths), "L": cfg.L}, Path(out_dir) / CHECKPOINTS, progress)
     metrics, rows = summarize(results, cfg.models, cfg.train_sizes)
     headline = f"accuracy_mean_phase_collapse_n{max(cfg.train_sizes)}"
     if headline in metrics:

@@ -29,13 +29,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached, local_device, shard_of,
-                             wait_for_chunks)
-from ..chem.qm9 import ATOM_U0_HARTREE, load_qm9
+from ..chem.features import FeatureSpec, Featurizer, featurize_cached, load_cached, wait_for_chunks
+from ..datasets.qm9 import ATOM_U0_HARTREE, load_qm9
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
 from ..learning.regression import fit_kernel_residual, fit_residual_mlp, fit_ridge
-from .registry import Progress, Result
+from ..runtime import Progress, local_device, shard_of
+from ._contract import Result
 
 __all__ = ["Config", "run", "qm9_order", "log_design"]
 

@@ -41,7 +41,8 @@ from ..learning.linear import make_classifier
 from ..learning.regimes import balanced_subsets
 from ..nn import Scattering2D
 from ..nn.rototranslation import RotoTranslationScattering2D
-from .registry import Progress, Result
+from ..runtime import Progress
+from ._contract import Result
 
 __all__ = ["Config", "run", "AffinePCAClassifier", "rotated_fashion", "rotated_texture_patches"]
 

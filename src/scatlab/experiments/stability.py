@@ -43,7 +43,8 @@ from ..datasets.images import sample_image
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
 from ..nn import Scattering2D
-from .registry import Progress, Result
+from ..runtime import Progress
+from ._contract import Result
 
 __all__ = ["Config", "run", "load_images", "periodic_component", "fourier_resample", "random_displacement", "deform"]
 

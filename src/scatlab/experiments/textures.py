@@ -39,11 +39,12 @@ import torch
 from ..datasets.images import sample_image
 from ..errors import DataError, InvalidParameterError
 from ..io.atomic import atomic_write
-from ..io.readers import read_audio
+from ..datasets.files import read_audio
 from ..nn import Scattering1D, Scattering2D
 from ..synthesis import first_order_transform, gaussian_model, order_errors, relative_error, scattering_moments, synthesize
 from ..synthesis import statistics
-from .registry import Progress, Result
+from ..runtime import Progress
+from ._contract import Result
 from .stability import periodic_component
 
 __all__ = ["Config", "run", "load_textures", "load_speech"]

@@ -13,7 +13,7 @@ import torch
 import torch.distributed as dist
 
 from ..errors import InvalidParameterError
-from ..experiments.registry import Progress, no_progress
+from ..runtime import Progress, no_progress, rank_world
 from ..nn import Scattering2D
 
 __all__ = ["scattering_features", "order_channels", "log_features"]
@@ -45,8 +45,7 @@ def scattering_features(S: Scattering2D, images: np.ndarray | torch.Tensor, *, b
         raise InvalidParameterError("The 'batch_size' parameter of scattering_features must be >= 1."
                                     f" Got {batch_size!r} instead.")
     images = torch.as_tensor(images)
-    distributed = dist.is_available() and dist.is_initialized()
-    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    rank, world = rank_world()
     bounds = np.linspace(0, len(images), world + 1).astype(int)
     shard = images[bounds[rank]:bounds[rank + 1]]
     device = next(iter(S.buffers()), torch.empty(0)).device
@@ -54,7 +53,7 @@ def scattering_features(S: Scattering2D, images: np.ndarray | torch.Tensor, *, b
     chunks = [S(shard[s:s + batch_size].to(device=device, dtype=torch.float32)).cpu().numpy()
               for s in progress(starts, desc=desc, total=len(starts))]
     local = np.concatenate(chunks) if chunks else np.zeros((0, *images.shape[1:-2], *S.output_shape), dtype=np.float32)
-    if not distributed:
+    if world == 1:
         return local
     gathered: list = [None] * world
     dist.all_gather_object(gathered, local)

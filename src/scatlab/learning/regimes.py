@@ -16,9 +16,9 @@ from torch import nn
 
 from ..datasets import load_classification
 from ..errors import InvalidParameterError
-from ..experiments.registry import CHECKPOINTS, Progress
-from .models import build_model
-from .training import TrainSettings, evaluate, seed_everything, train
+from ..runtime import Progress, seed_everything
+from ..networks import build_model
+from .training import TrainSettings, evaluate, train
 
 __all__ = ["balanced_subsets", "check_train_sizes", "train_regimes", "train_experiment", "image_tensors", "regime_runs",
            "summarize"]
@@ -67,13 +67,13 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
     return out
 
 
-def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identity: dict, out_dir: str | Path,
+def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identity: dict, checkpoints: str | Path,
                      progress: Progress) -> dict[tuple[str, int, int], dict]:
     """Train ``cfg.models`` (built by :func:`build_model` with ``model_kwargs``) on the data set of
     ``cfg.data_dir`` for every training size and seed of ``cfg``, with the augmentation of
     ``cfg.max_shift`` and ``cfg.hflip``: the shared body of the network experiments. ``lr(model)``
     is the initial learning rate of each model; ``cfg.epochs_full`` applies on the whole training
-    set, ``cfg.epochs_small`` below it. Checkpoints go to ``out_dir/checkpoints`` with
+    set, ``cfg.epochs_small`` below it. Checkpoints go to the directory ``checkpoints`` with
     ``identity``, the test-set size and the data directory."""
     data = image_tensors(cfg.data_dir, cfg.n_test)
     full = len(data["y_train"])
@@ -84,7 +84,7 @@ def train_experiment(cfg, model_kwargs: dict, lr: Callable[[str], float], identi
         lambda model, n, seed: TrainSettings(epochs=cfg.epochs_small if n < full else cfg.epochs_full,
                                              batch_size=cfg.batch_size, lr=lr(model), weight_decay=cfg.weight_decay,
                                              max_shift=cfg.max_shift, hflip=cfg.hflip, seed=seed),
-        Path(out_dir) / CHECKPOINTS,
+        Path(checkpoints),
         {**identity, "n_test": cfg.n_test, "data_dir": str(Path(cfg.data_dir).resolve())}, progress)
 
 
@@ -105,7 +105,7 @@ def check_train_sizes(sizes: tuple[int, ...], full: int) -> None:
     if too_large:
         kept = ",".join(str(n) for n in sorted({*(n for n in sizes if n < full), full}))
         raise InvalidParameterError(f"The 'train_sizes' {too_large} exceed the {full} training images of the data"
-                                    f" set; use sizes up to {full}, e.g. --set train_sizes={kept}.")
+                                    f" set; use sizes up to {full}, e.g. train_sizes=({kept}).")
 
 
 def regime_runs(sizes: tuple[int, ...], repeats: int, seed: int, full: int) -> list[tuple[int, int]]:

@@ -16,10 +16,8 @@ statistics are per rank, as usual in DDP).
 """
 from __future__ import annotations
 
-import atexit
 import dataclasses
 import io
-import os
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -32,10 +30,10 @@ from torch import nn
 from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from ..errors import DataError, InvalidParameterError
-from ..experiments.registry import Progress, no_progress
 from ..io.atomic import atomic_write
+from ..runtime import Progress, default_device, no_progress, rank_world, seed_everything
 
-__all__ = ["TrainSettings", "augment", "train", "evaluate", "seed_everything", "default_device", "init_distributed", "close_distributed"]
+__all__ = ["TrainSettings", "augment", "train", "evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,43 +74,6 @@ def augment(x: torch.Tensor, max_shift: int, hflip: bool, generator: torch.Gener
     return x
 
 
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch (call before building a model for reproducible weights)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def default_device() -> torch.device:
-    """CUDA (this rank's GPU under torchrun) if available, else CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device("cpu")
-
-
-def init_distributed() -> tuple[int, int]:
-    """Initialize the process group under torchrun (WORLD_SIZE > 1): nccl on GPU, gloo on CPU; return (rank, world)."""
-    if dist.is_available() and not dist.is_initialized() and int(os.environ.get("WORLD_SIZE", 1)) > 1:
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-        atexit.register(close_distributed)
-    return _rank_world()
-
-
-def close_distributed() -> None:
-    """Wait for every rank, then destroy the process group (nothing without one). Registered at exit
-    by init_distributed: gloo aborts (SIGABRT) a process that tears down while another rank still
-    talks to it."""
-    if dist.is_available() and dist.is_initialized():
-        dist.barrier()
-        dist.destroy_process_group()
-
-
-def _rank_world() -> tuple[int, int]:
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
 @torch.no_grad()
 def evaluate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, batch_size: int = 512) -> float:
     """Accuracy (%) of ``model`` in eval mode on (x, y)."""
@@ -142,7 +103,7 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSet
         Called after the checkpoint of each epoch (1-based), e.g. to stop a run.
     """
     device = device or default_device()
-    rank, world = _rank_world()
+    rank, world = rank_world()
     if settings.batch_size % world:
         raise InvalidParameterError(f"The batch size {settings.batch_size} must be a multiple of the {world} ranks.")
     model.to(device)

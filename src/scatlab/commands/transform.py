@@ -14,7 +14,7 @@ import torch
 
 from ..errors import DataError, parameter_error
 from ..nn import Scattering1D, Scattering2D
-from .readers import read_signal
+from ..datasets.files import read_signal
 
 __all__ = ["KINDS", "transform_files"]
 
@@ -65,8 +65,8 @@ def transform_files(
         signal, rate = read_signal(path)
         signal_kind = f"{signal.ndim}d"
         if kind != "auto" and signal_kind != kind:
-            raise DataError(f"'{path}' holds a {signal_kind.upper()} signal of shape {signal.shape}, but --kind is"
-                            f" {kind}. Pass files of that kind, or --kind auto.")
+            raise DataError(f"'{path}' holds a {signal_kind.upper()} signal of shape {signal.shape}, but the kind is"
+                            f" {kind!r}. Pass files of that kind, or kind 'auto'.")
         if transform is None:
             first = (path, signal.shape)
             transform = _build(signal.shape, J, L, Q, T, max_order, padding, normalize)

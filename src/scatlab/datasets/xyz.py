@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .molecules import Molecule
+from ..chem.molecules import Molecule
 
 __all__ = ["read_xyz", "parse_xyz"]
 

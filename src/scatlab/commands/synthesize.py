@@ -1,4 +1,4 @@
-"""``scatlab synthesize INPUT -o OUTPUT``: a new texture with the scattering moments of an image or a recording.
+"""A new texture with the scattering moments of an image or a recording (``scatlab synthesize``).
 
 The input (PNG, JPEG, ... or a 2D ``.npy`` image; a WAV or 1D ``.npy`` signal) is centrally
 cropped to a multiple of 2**J samples per axis, standardized, synthesized from white noise by
@@ -9,7 +9,7 @@ clipped to [0, 1]), ``.wav`` (16-bit PCM at the input's rate, clipped to [-1, 1]
 """
 from __future__ import annotations
 
-import argparse
+import dataclasses
 import io
 import math
 import os
@@ -20,60 +20,57 @@ import torch
 
 from ..errors import DataError, InvalidParameterError, ShapeError
 from ..io.atomic import atomic_write
-from ..io.readers import read_signal
+from ..datasets.files import read_signal
 from ..nn import Scattering1D, Scattering2D
-from .baselines import first_order_transform
-from .descent import METHODS
-from .synthesis import synthesize
+from ..synthesis import first_order_transform, synthesize
 
-__all__ = ["add_parser", "run", "OUTPUT_SUFFIXES"]
+__all__ = ["OUTPUT_SUFFIXES", "SynthesisReport", "synthesize_file"]
 
 OUTPUT_SUFFIXES = {2: (".png", ".npy"), 1: (".wav", ".npy")}
 
 
-def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``synthesize`` subcommand to an ``argparse`` subparsers object; return its parser."""
-    parser = subparsers.add_parser(
-        "synthesize", help="a texture with the scattering moments of an image or a recording",
-        description="Synthesize a signal whose scattering moments (spatial averages of orders 0, 1, 2;"
-                    " Bruna & Mallat 2019) match those of INPUT, by L-BFGS from white noise. Images (PNG, JPEG,"
-                    " 2D .npy) give PNG or .npy; audio (WAV, 1D .npy) gives WAV or .npy.")
-    parser.add_argument("input", metavar="INPUT")
-    parser.add_argument("-o", "--output", required=True, metavar="OUTPUT", help=".png, .wav or .npy")
-    parser.add_argument("--order", type=int, choices=(1, 2), default=2, help="highest moment order (default 2)")
-    parser.add_argument("--J", type=int, default=None,
-                        help="scales (default: images min(5, log2(side) - 3), audio min(8, log2(length) - 2))")
-    parser.add_argument("--L", type=int, default=8, help="orientations, images (default 8)")
-    parser.add_argument("--Q", type=int, default=8, help="first-order wavelets per octave, audio (default 8)")
-    parser.add_argument("--steps", type=int, default=500, help="budget of moment evaluations (default 500)")
-    parser.add_argument("--tol", type=float, default=1e-3, help="target relative moment error (default 1e-3)")
-    parser.add_argument("--method", choices=METHODS, default="lbfgs")
-    parser.add_argument("--seed", type=int, default=0)
-    return parser
+@dataclasses.dataclass(frozen=True)
+class SynthesisReport:
+    """What :func:`synthesize_file` wrote: the output, its shape, the J used, and how the descent ended."""
+
+    output: Path
+    shape: tuple[int, ...]
+    J: int
+    order: int
+    rel_error: float
+    evaluations: int
+    seconds: float
+    converged: bool
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run ``scatlab synthesize``; return 0 (user errors raise scatlab's errors, caught by the CLI)."""
-    output = Path(args.output)
+def synthesize_file(input: str | os.PathLike, output: str | os.PathLike, *, order: int = 2, J: int | None = None,
+                    L: int = 8, Q: int = 8, steps: int = 500, tol: float = 1e-3, method: str = "lbfgs",
+                    seed: int = 0, progress: bool = True) -> SynthesisReport:
+    """Synthesize ``output`` from the scattering moments (orders up to ``order``) of ``input``.
+
+    ``J`` defaults to min(5, log2(side) - 3) for images and min(8, log2(length) - 2) for audio;
+    ``L`` (images) and ``Q`` (audio) as in the transforms; ``steps``, ``tol``, ``method`` and
+    ``seed`` as in :func:`scatlab.synthesis.synthesize`. User errors raise scatlab's errors before
+    any work when they can.
+    """
+    output = Path(output)
     _check_writable(output)
-    signal, rate = read_signal(args.input)
+    signal, rate = read_signal(input)
     _check_suffix(output, signal.ndim, rate)
-    J = _default_J(signal.shape) if args.J is None else args.J
-    signal = _crop(signal, J, args.input)
+    J = _default_J(signal.shape) if J is None else J
+    signal = _crop(signal, J, input)
     mean, std = float(signal.mean()), float(signal.std())
     if std == 0:
-        raise DataError(f"'{args.input}' is constant (every sample equals {mean:g}): it has no texture to synthesize.")
-    S = _transform(signal.shape, J, args.L, args.Q)
-    if args.order == 1:
+        raise DataError(f"'{input}' is constant (every sample equals {mean:g}): it has no texture to synthesize.")
+    S = _transform(signal.shape, J, L, Q)
+    if order == 1:
         S = first_order_transform(S)
-    result = synthesize(torch.from_numpy((signal - mean) / std).float(), S, steps=args.steps, tol=args.tol,
-                        method=args.method, seed=args.seed, progress=True)
+    result = synthesize(torch.from_numpy((signal - mean) / std).float(), S, steps=steps, tol=tol, method=method,
+                        seed=seed, progress=progress)
     sample = result.samples[0].double().numpy() * std + mean
     _write(output, sample, rate)
-    status = "" if result.converged else f" (did not reach --tol {args.tol:g}: raise --steps)"
-    print(f"wrote {output}: order-{args.order} synthesis of shape {sample.shape} (J={J}), relative moment error"
-          f" {result.rel_error[0]:.2e} after {result.evaluations} evaluations in {result.seconds:.1f} s{status}")
-    return 0
+    return SynthesisReport(output, sample.shape, J, order, float(result.rel_error[0]), result.evaluations,
+                           result.seconds, bool(result.converged))
 
 
 def _default_J(shape: tuple[int, ...]) -> int:
@@ -84,11 +81,11 @@ def _default_J(shape: tuple[int, ...]) -> int:
 def _crop(signal: np.ndarray, J: int, path) -> np.ndarray:
     """The central part of the signal whose sides are multiples of 2**J."""
     if isinstance(J, bool) or not isinstance(J, int) or J < 1:
-        raise InvalidParameterError(f"The '--J' parameter of scatlab synthesize must be a positive int. Got {J!r} instead.")
+        raise InvalidParameterError(f"The 'J' parameter of the synthesis must be a positive int. Got {J!r} instead.")
     step = 2**J
     if min(signal.shape) < step:
         raise ShapeError(f"'{path}' has shape {signal.shape}, smaller than 2**J = {step} along an axis."
-                         f" Use a smaller --J (at most {int(math.log2(max(min(signal.shape), 1)))}) or a larger input.")
+                         f" Use a smaller J (at most {int(math.log2(max(min(signal.shape), 1)))}) or a larger input.")
     sides = [s // step * step for s in signal.shape]
     index = tuple(slice((s - k) // 2, (s - k) // 2 + k) for s, k in zip(signal.shape, sides))
     return np.ascontiguousarray(signal[index], dtype=np.float64)

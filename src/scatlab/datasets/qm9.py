@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError
-from .molecules import Molecule
+from ..chem.molecules import Molecule
 
 __all__ = ["HARTREE_KCAL_MOL", "ATOM_U0_HARTREE", "QM9", "qm9_dir", "load_qm9", "parse_row"]
 

@@ -5,12 +5,11 @@ For each configuration: median wall time of forward and forward+backward, interl
 call after a warm-up call, measured in a fresh subprocess per (library, configuration, mode); the relative difference of
 the outputs; and the FFT floor: the FFT calls our forward issues, recorded and replayed alone.
 
-Run ``python -m scatlab.bench --help`` (or ``scatlab bench``). Set ``OMP_WAIT_POLICY=PASSIVE``
+Run ``scatlab bench --help``. Set ``OMP_WAIT_POLICY=PASSIVE``
 on shared machines: OpenMP spin-waiting distorts timings when another process holds a core.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import platform
@@ -23,7 +22,10 @@ from dataclasses import dataclass
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
-__all__ = ["CONFIGS", "Config", "main"]
+from ..errors import InvalidParameterError
+from ..io.atomic import atomic_write_json
+
+__all__ = ["CONFIGS", "Config", "UnknownConfig", "run", "child", "to_markdown"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,7 @@ def fft_floor(module, x: torch.Tensor, repeats: int) -> float:
 
 def peak_memory_mb(lib: str, cfg: Config, mode: str, threads: int) -> float | None:
     """Peak resident memory added by one call after a warm-up call, in a fresh process (Linux VmHWM after a reset)."""
-    command = [sys.executable, "-m", "scatlab.bench", "--child", lib, cfg.name, mode, "--threads", str(threads)]
+    command = [sys.executable, "-m", "scatlab", "bench", "--child", lib, cfg.name, mode, "--threads", str(threads)]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=900, check=True, env=_ALLOCATOR_ENV)
         return json.loads(result.stdout.strip().splitlines()[-1])["peak_mb"]
@@ -210,46 +212,43 @@ def machine() -> dict:
     }
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="scatlab bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", action="append", help="configuration name (repeatable); default: all")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--no-peer", action="store_true", help="time scatlab alone")
-    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory subprocesses")
-    parser.add_argument("--forward-only", action="store_true")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    if args.child:
-        _child(*args.child)
-        return 0
+class UnknownConfig(InvalidParameterError):
+    """Benchmark configuration names that do not exist (``unknown``; ``known``: every name)."""
+
+    def __init__(self, unknown: list[str], known: list[str]):
+        self.unknown, self.known = unknown, known
+        super().__init__(f"Unknown benchmark configuration {unknown}; the configurations are: {', '.join(known)}.")
+
+
+def run(names: list[str] | None = None, *, repeats: int = 7, threads: int = 2, peer: bool = True,
+        memory: bool = True, forward_only: bool = False, json_path: str | None = None,
+        log=lambda line: print(line, file=sys.stderr, flush=True)) -> tuple[list[dict], str]:
+    """Time the configurations ``names`` (all by default) against the peer; return the rows and the
+    markdown table; write the rows with the machine to ``json_path`` if given. Each row is logged
+    (as JSON) when done; a peer that fails to import is logged and skipped."""
+    torch.set_num_threads(threads)
     known = {c.name: c for c in CONFIGS}
-    names = args.config or list(known)
+    names = names or list(known)
     unknown = [n for n in names if n not in known]
     if unknown:
-        parser.error(f"unknown configuration {unknown}; known: {', '.join(known)}")
-    peer = not args.no_peer
+        raise UnknownConfig(unknown, list(known))
     if peer:
         try:
             import kymatio.torch  # noqa: F401
         except Exception as error:  # kymatio fails to import with SciPy >= 1.17
-            print(f"peer unavailable ({type(error).__name__}: {error}); timing scatlab alone", file=sys.stderr)
+            log(f"peer unavailable ({type(error).__name__}: {error}); timing scatlab alone")
             peer = False
-    modes = ("forward",) if args.forward_only else ("forward", "backward")
+    modes = ("forward",) if forward_only else ("forward", "backward")
     rows = []
     for name in names:
-        rows.append(run_config(known[name], args.repeats, args.threads, peer, not args.no_memory, modes))
-        print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
-    print(to_markdown(rows, modes))
-    print(f"\nmachine: {json.dumps(machine())}")
-    if args.json:
-        from .io.atomic import atomic_write_json
-
-        atomic_write_json(args.json, {"machine": machine(), "rows": rows, "argv": sys.argv})
-    return 0
+        rows.append(run_config(known[name], repeats, threads, peer, memory, modes))
+        log(json.dumps(rows[-1]))
+    if json_path:
+        atomic_write_json(json_path, {"machine": machine(), "rows": rows, "argv": sys.argv})
+    return rows, to_markdown(rows, modes)
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def child(lib: str, name: str, mode: str, threads: int) -> None:
+    """The peak-memory measurement of one call, run in a fresh process by :func:`peak_memory_mb`."""
+    torch.set_num_threads(threads)
+    _child(lib, name, mode)
