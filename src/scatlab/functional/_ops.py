@@ -22,8 +22,10 @@ class _Modulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         z, out = ctx.saved_tensors
-        if torch.is_grad_enabled():  # create_graph: the same formula, differentiable
-            scale = torch.where(out > 0, grad / out, 0.0)
+        if torch.is_grad_enabled():  # create_graph: the same formula, differentiable; the division by
+            # |z| at |z| > 0 only, or d/dgrad of grad / |z| is 0 / 0 = NaN where z = 0 (double where)
+            positive = out > 0
+            scale = torch.where(positive, grad / torch.where(positive, out, 1.0), 0.0)
             return torch.view_as_complex(torch.view_as_real(z) * scale.unsqueeze(-1))
         # g / |z|, set to 0 where it is not finite (z = 0): one pass instead of a mask and a select
         scale = torch.nan_to_num_(grad / out, nan=0.0, posinf=0.0, neginf=0.0)

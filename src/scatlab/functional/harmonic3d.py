@@ -80,12 +80,38 @@ def _maps(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> tuple[torch.Tensor, to
     return torch.cat([u1, _RootOfSum.apply(s2)], 1), torch.cat([s1, s2], 1)
 
 
+class _PowerSum(torch.autograd.Function):
+    """sum over the grid of u^q for u >= 0, (B, P, ...) -> (B, P), with gradient q u^(q-1) g, and 0
+    where u = 0: for q < 1, u^q has a cusp there (0 is the subgradient of least norm, as for the
+    modulus), where autograd's u.pow(q) gives inf, then inf * 0 = NaN through |x| or a sqrt."""
+
+    @staticmethod
+    def forward(ctx, u, q):
+        ctx.q = q
+        ctx.save_for_backward(u)
+        return u.pow(q).flatten(2).sum(-1)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (u,) = ctx.saved_tensors
+        q = ctx.q
+        g = (q * grad).reshape(grad.shape + (1,) * (u.ndim - 2))
+        if torch.is_grad_enabled():  # create_graph: differentiable, u^(q-1) evaluated at u > 0 only
+            positive = u > 0
+            return torch.where(positive, torch.where(positive, u, 1.0).pow(q - 1), 0.0) * g, None
+        # u^(q-1) is +inf only at u = 0 for q < 1 (or where it overflows, which needs a subnormal u):
+        # set to 0 in place, one pass instead of a mask and a select
+        return torch.nan_to_num_(u.pow(q - 1), posinf=0.0).mul_(g), None
+
+
 def _integrals(u: torch.Tensor, u2: torch.Tensor, powers: tuple[float, ...]) -> torch.Tensor:
-    """sum_u U^q for every q: (B, P) -> (B, P * len(powers)), q fastest."""
+    """sum_u U^q for every q: (B, P) -> (B, P * len(powers)), q fastest (u2 = U^2 is given)."""
     sums = []
     for q in powers:
-        v = u2 if q == 2 else u if q == 1 else u * u2 if q == 3 else u.pow(q)
-        sums.append(v.flatten(2).sum(-1))
+        if q in (1, 2, 3):
+            sums.append((u if q == 1 else u2 if q == 2 else u * u2).flatten(2).sum(-1))
+        else:
+            sums.append(_PowerSum.apply(u, q))
     return torch.stack(sums, -1).flatten(1)
 
 

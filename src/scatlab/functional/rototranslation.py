@@ -84,8 +84,9 @@ def _lift_indices(L: int, device: torch.device) -> tuple[torch.Tensor, torch.Ten
 
 
 class _PairModulus(torch.autograd.Function):
-    """sqrt(re^2 + im^2) of real tensors, gradient (re, im) g / |.| (0 where |.| = 0); avoids
-    assembling a complex tensor from the two halves of a real matrix product."""
+    """sqrt(re^2 + im^2) of real tensors, gradient (re, im) g / |.| (0 where |.| = 0, the subgradient
+    of least norm, and where g / |.| overflows, as _Modulus); avoids assembling a complex tensor from
+    the two halves of a real matrix product."""
 
     @staticmethod
     def forward(ctx, re, im):
@@ -96,7 +97,11 @@ class _PairModulus(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad):
         re, im, out = ctx.saved_tensors
-        scale = torch.where(out > 0, grad / out, torch.zeros_like(out))
+        if torch.is_grad_enabled():  # create_graph: differentiable, the division at |.| > 0 only (as _Modulus)
+            positive = out > 0
+            scale = torch.where(positive, grad / torch.where(positive, out, 1.0), 0.0)
+        else:  # g / |.|, set to 0 where it is not finite (|.| = 0): one pass instead of a mask and a select
+            scale = torch.nan_to_num_(grad / out, nan=0.0, posinf=0.0, neginf=0.0)
         return re * scale, im * scale
 
 
