@@ -15,7 +15,7 @@ from scatlab import (HarmonicScattering3D, RotoTranslationScattering2D, Scatteri
                      TimeFrequencyScattering)
 from scatlab.chem.features import FeatureSpec, Featurizer
 from scatlab.chem.molecules import densities
-from scatlab.chem.qm9 import FILES, load_qm9, qm9_dir
+from scatlab.datasets.qm9 import FILES, load_qm9, qm9_dir
 from scatlab.errors import DataError
 
 try:
