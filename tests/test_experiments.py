@@ -203,3 +203,19 @@ def test_only_rank_0_writes_records_and_report(tmp_path, monkeypatch, capsys):
     assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
     assert json.loads((tmp_path / "fake" / "results.json").read_text())["metrics"] == {"rank": 1.0}
     assert (tmp_path / "index.html").is_file()
+
+
+def test_verdicts_are_recorded_and_shown_and_an_unknown_verdict_fails(tmp_path, monkeypatch):
+    from scatlab.experiments import Verdict
+
+    verdict = Verdict("Scattering is contractive (Mallat 2012)", "holds", "max ||Sx - Sy|| / ||x - y|| = 0.93 <= 1")
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={"ratio": 0.93}, verdicts=[verdict]))
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "fake" / "results.json").read_text())
+    assert record["verdicts"] == [{"claim": verdict.claim, "verdict": "holds", "evidence": verdict.evidence,
+                                   "anchor": ""}]
+    assert "max ||Sx - Sy|| / ||x - y|| = 0.93" in (tmp_path / "index.html").read_text()
+    bad = Verdict("a claim", "probably", "no criterion")
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={}, verdicts=[bad]))
+    record = runner.run_experiment("fake", tmp_path / "again")
+    assert record["status"] == "failed" and "'probably'" in record["error"]

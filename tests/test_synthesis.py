@@ -1,5 +1,4 @@
 """Texture synthesis and inversion from scattering moments (scatlab.synthesis), its command and experiment."""
-import argparse
 import dataclasses
 import json
 import math
@@ -12,7 +11,7 @@ from scipy.io import wavfile
 
 import scatlab
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
-from scatlab.synthesis import (command, first_order_transform, gaussian_model, invert, relative_error,
+from scatlab.synthesis import (first_order_transform, gaussian_model, invert, relative_error,
                                scattering_moments, signal_error, synthesize)
 from scatlab.synthesis import statistics
 from scatlab.synthesis.start import noise_level
@@ -189,9 +188,10 @@ def test_held_out_statistics_vanish_on_the_original():
 
 
 def run_command(*argv: str) -> int:
-    parser = argparse.ArgumentParser(prog="scatlab")
-    command.add_parser(parser.add_subparsers(dest="command"))
-    return command.run(parser.parse_args(["synthesize", *map(str, argv)]))
+    """``scatlab synthesize ARGV`` with the library's errors raised, not turned into exit status 2."""
+    from scatlab import cli
+
+    return cli._synthesize(cli.build_parser().parse_args(["synthesize", *map(str, argv)]))
 
 
 @pytest.fixture(scope="module")

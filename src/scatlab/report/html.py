@@ -80,6 +80,11 @@ def _section(name: str, record: dict | None, error: str | None) -> str:
         out.append(f"<p class='failed'>{escape(str(record['error']))}</p>")
         if record.get("traceback"):
             out.append(f"<details><summary>traceback</summary><pre>{escape(str(record['traceback']))}</pre></details>")
+    verdicts = record.get("verdicts") or []
+    if verdicts:
+        out.append(_table_html("Verdicts", ["claim", "verdict", "evidence", "published"],
+                               [[v.get("claim", ""), v.get("verdict", ""), v.get("evidence", ""), v.get("anchor", "")]
+                                for v in verdicts]))
     notes = record.get("notes") or []
     if notes:
         out.append("<ul>" + "".join(f"<li>{escape(str(note))}</li>" for note in notes) + "</ul>")

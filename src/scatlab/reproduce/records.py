@@ -6,7 +6,7 @@ import numbers
 from pathlib import Path
 
 from ..errors import DataError
-from ..experiments import Result
+from ..experiments import VERDICTS, Result
 from ..io.atomic import atomic_write_json
 
 __all__ = ["checked", "write_record"]
@@ -25,7 +25,13 @@ def checked(result: Result, out_dir: Path) -> dict:
     tables = [{"title": title, "header": [str(h) for h in header],
                "rows": [[_cell(v, f"table {title!r}") for v in row] for row in rows]}
               for title, header, rows in result.tables]
-    return {"metrics": metrics, "tables": tables, "figures": list(result.figures), "notes": list(result.notes)}
+    verdicts = []
+    for v in result.verdicts:
+        if v.verdict not in VERDICTS:
+            raise DataError(f"The verdict {v.verdict!r} on {v.claim!r} is not one of {VERDICTS}.")
+        verdicts.append({"claim": v.claim, "verdict": v.verdict, "evidence": v.evidence, "anchor": v.anchor})
+    return {"metrics": metrics, "tables": tables, "figures": list(result.figures), "notes": list(result.notes),
+            "verdicts": verdicts}
 
 
 def write_record(out_dir: Path, record: dict) -> Path:

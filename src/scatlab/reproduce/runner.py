@@ -59,7 +59,8 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
     out_dir = Path(out_root) / name
     out_dir.mkdir(parents=True, exist_ok=True)
     record = {"experiment": name, "status": "ok", "error": None, "user_error": False, "traceback": None,
-              "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": []}
+              "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": [],
+              "verdicts": []}
     seed_everything(seed)
     start = time.perf_counter()
     try:
