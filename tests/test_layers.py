@@ -25,6 +25,7 @@ LAYERS = [
     {"testing", "numpy_api", "chem", "synthesis", "networks"},  # built on the transforms
     {"sklearn", "datasets"},                               # scikit-learn adapter; every data reader
     {"learning"},                                          # features, classifiers, regression, training
+    {"theory"},                                            # measurement tools of the theory lab
     {"experiments"},                                       # one module per reproduced result
     {"reproduce", "report"},                               # running and recording experiments; the HTML report
     {"commands"},                                          # what each command does
