@@ -16,7 +16,11 @@ def check_int(owner: str, name: str, value, low: int, high: int) -> int:
 
 
 def check_choice(owner: str, name: str, value, choices: tuple) -> str:
-    if value not in choices:
+    """Return ``value`` if it is one of the strings ``choices``, else raise InvalidParameterError.
+
+    Non-strings are refused before the comparison: a NumPy array would compare elementwise.
+    """
+    if not isinstance(value, str) or value not in choices:
         raise parameter_error(owner, name, "one of " + ", ".join(repr(c) for c in choices), value)
     return value
 
@@ -27,7 +31,7 @@ def check_shape(owner: str, shape, ndim: int) -> tuple[int, ...]:
     if ndim == 1 and isinstance(shape, numbers.Integral) and not isinstance(shape, bool):
         shape = (shape,)
     try:
-        shape = () if isinstance(shape, str) else tuple(shape)
+        shape = () if isinstance(shape, (str, bytes)) else tuple(shape)  # not one int per character
     except TypeError:
         raise parameter_error(owner, "shape", f"a tuple of {ndim} positive ints", given) from None
     if len(shape) != ndim or any(

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
-from .errors import ShapeError
+from ._validation import check_shape
+from .errors import InvalidParameterError, ShapeError, parameter_error
 from .numpy_api import scattering1d_numpy, scattering2d_numpy
 
 __all__ = ["ScatteringTransformer"]
@@ -36,7 +37,16 @@ class ScatteringTransformer(TransformerMixin, BaseEstimator):
         return self
 
     def _sample_shape(self) -> tuple[int, ...]:
-        return (self.shape,) if np.isscalar(self.shape) else tuple(self.shape)
+        owner = "ScatteringTransformer"
+        try:
+            two = not isinstance(self.shape, (str, bytes)) and len(self.shape) == 2
+        except TypeError:  # an int, None, a 0-d array
+            two = False
+        try:
+            return check_shape(owner, self.shape, 2 if two else 1)
+        except InvalidParameterError:
+            raise parameter_error(owner, "shape", "an int N or a tuple (N,) for 1D, (M, N) for 2D, of positive"
+                                  " ints", self.shape) from None
 
     def _check(self, X) -> np.ndarray:
         X = np.asarray(X)

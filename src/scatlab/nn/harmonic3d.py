@@ -24,7 +24,7 @@ class HarmonicScattering3D(ScatteringModule):
     L : int
         Largest degree l of the solid harmonics (l = 0 ... L).
     sigma_0 : float
-        Width in pixels of the finest wavelet.
+        Width in pixels of the finest wavelet, in (0, 1e6].
     max_order : {1, 2}
         Highest scattering order; order 0 (sum |x|^q) is always included.
     integral_powers : sequence of float

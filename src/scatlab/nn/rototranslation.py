@@ -75,7 +75,7 @@ class RotoTranslationScattering2D(ScatteringModule):
     def __init__(self, shape, *, J: int, L: int = 8, K: int | None = None, max_order: int = 2,
                  padding: str = "reflect"):
         plan = plan_roto(shape, J, L, K, max_order, padding)
-        params = dict(shape=plan.shape, J=plan.J, L=plan.L, K=plan.K, max_order=max_order, padding=padding)
+        params = dict(shape=plan.shape, J=plan.J, L=plan.L, K=plan.K, max_order=plan.max_order, padding=padding)
         super().__init__(params, plan, build_bank_roto(plan))
 
     @property

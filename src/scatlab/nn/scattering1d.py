@@ -22,7 +22,8 @@ class Scattering1D(ScatteringModule):
     shape : int or tuple of one int
         Length N of the signals.
     J : int
-        Log2 of the largest wavelet scale, in [1, 24].
+        Log2 of the largest wavelet scale, in [1, 24]; 2**J at most twice the padded length
+        (a ShapeError otherwise: the narrowest wavelets would be finer than its frequency grid).
     Q : int or tuple (Q1, Q2)
         Wavelets per octave at orders 1 and 2 (Q2 defaults to 1), each in [1, 64].
     T : int, optional
@@ -67,7 +68,7 @@ class Scattering1D(ScatteringModule):
     def __init__(self, shape, *, J: int, Q=1, T: int | None = None, max_order: int = 2,
                  padding: str = "reflect", normalize: str = "kymatio"):
         plan = plan_1d(shape, J, Q, T, max_order, padding, normalize)
-        params = dict(shape=(plan.length,), J=plan.J, Q=plan.Q, T=plan.T, max_order=max_order, padding=padding,
+        params = dict(shape=(plan.length,), J=plan.J, Q=plan.Q, T=plan.T, max_order=plan.max_order, padding=padding,
                       normalize=normalize)
         super().__init__(params, plan, build_bank_1d(plan))
 

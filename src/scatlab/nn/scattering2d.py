@@ -59,7 +59,7 @@ class Scattering2D(ScatteringModule):
 
     def __init__(self, shape, *, J: int, L: int = 8, max_order: int = 2, padding: str = "reflect"):
         plan = plan_2d(shape, J, L, max_order, padding)
-        params = dict(shape=plan.shape, J=plan.J, L=plan.L, max_order=max_order, padding=padding)
+        params = dict(shape=plan.shape, J=plan.J, L=plan.L, max_order=plan.max_order, padding=padding)
         super().__init__(params, plan, build_bank_2d(plan))
 
     @property

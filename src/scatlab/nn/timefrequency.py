@@ -20,7 +20,9 @@ class TimeFrequencyScattering(ScatteringModule):
     shape : int or tuple of one int
         Length N of the signals.
     J : int
-        Log2 of the largest temporal scale, in [1, 24] (first-order bank and temporal wavelets).
+        Log2 of the largest temporal scale, in [1, 24] (first-order bank and temporal wavelets). A
+        small J with a large Q1 may leave no temporal wavelet slower than the scalogram's band: an
+        InvalidParameterError then asks for a larger J.
     Q : int or tuple (Q1, Q2)
         Wavelets per octave of the first-order bank (Q1, default 8) and of the temporal wavelets
         of the second layer (Q2, default 1).

@@ -14,6 +14,7 @@ from .table import ChannelTable
 __all__ = ["OWNER", "Plan3D", "plan_3d"]
 
 OWNER = "HarmonicScattering3D"
+SIGMA_0_MAX = 1e6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,10 +62,17 @@ def plan_3d(shape, J, L, sigma_0, max_order, integral_powers) -> Plan3D:
     J = check_int(OWNER, "J", J, 0, 10)
     L = check_int(OWNER, "L", L, 0, 12)
     max_order = check_int(OWNER, "max_order", max_order, 1, 2)
-    if isinstance(sigma_0, bool) or not isinstance(sigma_0, numbers.Real) or not 0 < sigma_0 < np.inf:
-        raise parameter_error(OWNER, "sigma_0", "a positive finite number (pixels)", sigma_0)
+    # at widths sigma_0 2^J past ~1e24 pixels, (sigma |omega|)^L overflows in the filters (NaN), and
+    # sigma^2 itself past 1e154 (OverflowError); 1e6 pixels keeps far from both
+    if isinstance(sigma_0, bool) or not isinstance(sigma_0, numbers.Real) or not 0 < sigma_0 <= SIGMA_0_MAX:
+        raise parameter_error(OWNER, "sigma_0", f"a positive number (pixels) at most {SIGMA_0_MAX:g}", sigma_0)
     try:
-        powers = tuple(float(q) for q in integral_powers)
+        if isinstance(integral_powers, (str, bytes)):
+            raise TypeError  # a string would be read digit by digit
+        values = tuple(integral_powers)
+        if any(isinstance(q, (bool, np.bool_)) or not isinstance(q, numbers.Real) for q in values):
+            raise TypeError
+        powers = tuple(float(q) for q in values)
     except (TypeError, ValueError):
         raise parameter_error(OWNER, "integral_powers", "a sequence of positive numbers", integral_powers) from None
     if not powers or any(not 0 < q < np.inf for q in powers):

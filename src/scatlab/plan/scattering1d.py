@@ -152,6 +152,14 @@ def _plan_1d(length, J, Q, T, max_order, padding, normalize) -> Plan1D:
         )
     if padding == "reflect" and max(left, right) >= length:
         raise ShapeError(f"The signal length {length} is too short for J={J}: use a smaller J.")
+    # the narrowest wavelets have bandwidth SIGMA0 / 2^J, 1/20 of a DFT bin at 2^J = 2 * padded; past
+    # that, all their samples can underflow to 0 and the l1 normalization divides by 0 (NaN filters)
+    if 2**J > 2 * padded:
+        raise ShapeError(
+            f"The signal length {length} (padded to {padded}) is too short for J={J} in Scattering1D: the"
+            f" narrowest wavelets (bandwidth 0.1 / 2**J) are finer than the frequency grid of the padded"
+            f" signal. Use J <= {int(math.floor(math.log2(2 * padded)))} or a longer signal."
+        )
     start, stop = [left], [left + length]
     for _ in range(max(log2_T, J) + 1):
         start.append(start[-1] // 2 + start[-1] % 2)
