@@ -20,6 +20,7 @@ from scatlab.datasets import FASHION_MNIST_DIR
 from scatlab.errors import InvalidParameterError
 from scatlab.reproduce import configure
 from scatlab.datasets import read_audio, read_image
+from scatlab.learning.training import load_checkpoint
 
 skimage_data = pytest.importorskip("skimage.data")
 
@@ -179,13 +180,13 @@ def test_reproduce_killed_midway_resumes_to_the_uninterrupted_weights(tmp_path, 
         time.sleep(0.01)
     run.send_signal(signal.SIGKILL)
     assert run.wait() == -signal.SIGKILL
-    assert len(torch.load(killed / checkpoint, weights_only=False)["history"]) < epochs  # killed midway
+    assert len(load_checkpoint(killed / checkpoint)["history"]) < epochs  # killed midway
     assert not (killed / "fmnist-phase-collapse" / "results.json").exists()
 
     assert cli.main(command[3:] + ["--out", str(killed)]) == 2  # no --resume: refused, nothing written
     assert "--resume" in _error_line(capsys)
     subprocess.run([*command, "--out", str(killed), "--resume"], env=env, check=True, capture_output=True)
-    reference, resumed = (torch.load(d / checkpoint, weights_only=False) for d in (whole, killed))
+    reference, resumed = (load_checkpoint(d / checkpoint) for d in (whole, killed))
     assert [h["epoch"] for h in resumed["history"]] == list(range(1, epochs + 1))
     assert resumed["history"] == reference["history"]
     assert reference["model"].keys() == resumed["model"].keys()

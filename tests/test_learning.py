@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import pickle
+import shlex
 
 import numpy as np
 import pytest
@@ -20,7 +23,7 @@ from scatlab.networks import MODELS, PhaseCollapseNet, build_model
 from scatlab.learning import regimes
 from scatlab.learning.regimes import balanced_subsets
 from scatlab.datasets import load_classification
-from scatlab.learning.training import TrainSettings, augment, train
+from scatlab.learning.training import TrainSettings, augment, load_checkpoint, train
 from scatlab.runtime import close_distributed, seed_everything
 from scatlab.nn import Scattering2D
 
@@ -244,6 +247,50 @@ def test_corrupt_checkpoint_is_refused_and_kept(tmp_path):
     assert path.stat().st_size == 100
 
 
+class Payload:
+    """Unpickled, runs a shell command that creates ``marker``."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.system, (f"touch {shlex.quote(str(self.marker))}",)
+
+
+def torch_saved(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("write,unsafe_read", [
+    (lambda obj: pickle.dumps(obj, protocol=2), pickle.loads),
+    (torch_saved, lambda data: torch.load(io.BytesIO(data), weights_only=False)),
+], ids=["pickle", "torch.save"])
+def test_foreign_checkpoint_is_refused_without_running_its_code(tmp_path, write, unsafe_read):
+    """A crafted file whose unpickling would run a command: a DataError naming the file, and the
+    command never runs (an unsafe read of the same bytes runs it: the control)."""
+    control = tmp_path / "control"
+    unsafe_read(write({"history": [Payload(control)]}))
+    assert control.exists()
+    marker, path = tmp_path / "marker", tmp_path / "run.pt"
+    path.write_bytes(write({"identity": {}, "history": [Payload(marker)]}))
+    with pytest.raises(DataError, match=r"run\.pt' cannot be read .*not written by scatlab .*or is corrupt"):
+        train(tiny_model(), *tiny_data(), TrainSettings(epochs=1, batch_size=10), checkpoint=path, resume=True)
+    with pytest.raises(DataError, match=r"run\.pt'"):
+        load_checkpoint(path)
+    assert not marker.exists()
+
+
+def test_checkpoint_identity_must_be_plain(tmp_path):
+    """An identity that a checkpoint could not be read back with is refused before training."""
+    path = tmp_path / "run.pt"
+    with pytest.raises(InvalidParameterError, match="plain values"):
+        train(tiny_model(), *tiny_data(), TrainSettings(epochs=1, batch_size=10), checkpoint=path,
+              identity={"data_dir": tmp_path})
+    assert not path.exists()
+
+
 @needs_fmnist
 def test_linear_svm_on_scattering_beats_pixels():
     """The 'linear-svm' classifier on real Fashion-MNIST: scattering J=2 features beat raw pixels."""
@@ -416,7 +463,7 @@ def test_experiments_run_on_cifar_format_files(tmp_path, module):
         assert result.metrics["test_error_J2_o2_log_logistic_n300"] < 60  # chance: 90 %
     else:
         for path in (tmp_path / "out" / "checkpoints").glob("*.pt"):
-            checkpoint = torch.load(path, weights_only=False)
+            checkpoint = load_checkpoint(path)
             assert checkpoint["identity"]["images"] == [3, 32, 32]
             assert checkpoint["identity"]["data_dir"] == str(data.resolve())
             first = {"hybrid": "bn.running_mean", "wrn": "stem.weight", "phase-collapse": "input_norm.running_mean",

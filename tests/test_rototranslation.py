@@ -143,7 +143,7 @@ def test_rot90_invariance_needs_even_L():
 def test_mirror_permutes_channels(periodic64):
     x = torch.tensor(crop("camera", 100, 200, 64))
     Sx, Sy = periodic64(x), periodic64(mirror_origin(x))
-    mirror = torch.as_tensor(periodic64.meta["mirror"])
+    mirror = torch.tensor(periodic64.meta["mirror"])
     assert rel_err(Sy, mirror_origin(Sx)[mirror]) < 1e-12
     assert rel_err(Sy, mirror_origin(Sx)) > 1e-4  # the permutation is needed (spins and theta2 swap)
     assert np.array_equal(mirror[mirror].numpy(), np.arange(len(mirror)))  # an involution

@@ -265,7 +265,7 @@ def _per_scale(images: torch.Tensor, deformed: torch.Tensor, transforms: dict[in
         s_x = _scattering(images, S)
         translation = np.array([_relative_change(s_x, _scattering(y, S)).mean() for y in shifted])
         energy = (s_x.double() ** 2).sum(dim=(-2, -1)) * 4**J  # (images, channels)
-        order = torch.as_tensor(S.meta["order"])
+        order = torch.tensor(S.meta["order"])
         fractions = np.stack([energy[:, order == m].sum(dim=1).numpy() for m in range(3)], axis=1)  # x has unit norm
         per_J["J"][J] = {"translation": translation, "energy": fractions,
                          "deformation": _relative_change(s_x, _scattering(deformed, S)).mean()}

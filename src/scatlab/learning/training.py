@@ -8,7 +8,9 @@ Determinism and resumption: the order of the samples in epoch e depends only on 
 :class:`~torch.utils.data.DistributedSampler` with ``set_epoch``, also with one process), their
 augmentation (:func:`augment`: random shifts and mirrors) on (seed, e, rank), and
 after every epoch a checkpoint holds the model, optimizer, scheduler and RNG states, written
-atomically; a resumed run therefore ends with the same weights as an uninterrupted one. Under
+atomically; a resumed run therefore ends with the same weights as an uninterrupted one. A
+checkpoint holds only tensors and plain values (:func:`load_checkpoint` reads it with
+``weights_only``, so a file from elsewhere cannot run code). Under
 torchrun (or any initialized process group), the model is wrapped in
 :class:`~torch.nn.parallel.DistributedDataParallel` and each of the W ranks takes B / W samples
 of every global batch of B: the averaged gradient is that of the single-process run (BatchNorm
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import pickle
 import random
 from collections.abc import Callable
 from pathlib import Path
@@ -33,7 +36,7 @@ from ..errors import DataError, InvalidParameterError
 from ..io.atomic import atomic_write
 from ..runtime import Progress, default_device, no_progress, rank_world, seed_everything
 
-__all__ = ["TrainSettings", "augment", "train", "evaluate"]
+__all__ = ["TrainSettings", "augment", "train", "evaluate", "load_checkpoint"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,6 +102,8 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSet
     resume : bool
         Continue from ``checkpoint`` if it exists; its identity (``identity`` plus ``settings``)
         must equal this run's, else :class:`InvalidParameterError`.
+    identity : dict, optional
+        Plain values only (str, int, float, bool, None, and lists, tuples and dicts of them).
     on_epoch_end : callable(epoch, record), optional
         Called after the checkpoint of each epoch (1-based), e.g. to stop a run.
     """
@@ -108,6 +113,9 @@ def train(model: nn.Module, x: torch.Tensor, y: torch.Tensor, settings: TrainSet
         raise InvalidParameterError(f"The batch size {settings.batch_size} must be a multiple of the {world} ranks.")
     model.to(device)
     full_identity = {"settings": dataclasses.asdict(settings), **(identity or {})}
+    if checkpoint is not None and not _plain(full_identity):
+        raise InvalidParameterError(f"The identity of a checkpoint must hold plain values only (str, int, float, bool,"
+                                    f" None, and lists, tuples and dicts of them); got {full_identity}.")
     optimizer = torch.optim.SGD(model.parameters(), lr=settings.lr, momentum=settings.momentum,
                                 weight_decay=settings.weight_decay, nesterov=settings.momentum > 0)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=settings.epochs)
@@ -159,22 +167,42 @@ def _epoch(net: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
     return {"loss": total_loss / max(seen, 1), "train_accuracy": 100 * correct / max(seen, 1)}
 
 
+def _plain(value) -> bool:
+    """Whether ``value`` is made of str, int, float, bool, None, lists, tuples and dicts only."""
+    if isinstance(value, (list, tuple)):
+        return type(value) in (list, tuple) and all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return type(value) is dict and all(_plain(k) and _plain(v) for k, v in value.items())
+    return value is None or type(value) in (str, int, float, bool)
+
+
 def _save(path: Path, model: nn.Module, optimizer, scheduler, history: list[dict], identity: dict) -> None:
+    name, key, pos, has_gauss, gauss = np.random.get_state()
     state = {"identity": identity, "history": history, "model": model.state_dict(),
              "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate(),
+             "rng": {"torch": torch.get_rng_state(), "python": random.getstate(),
+                     "numpy": (name, key.tolist(), int(pos), int(has_gauss), float(gauss)),
                      "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}}
     buffer = io.BytesIO()
     torch.save(state, buffer)
     atomic_write(path, lambda file: file.write(buffer.getvalue()))
 
 
-def _restore(path: Path, model: nn.Module, optimizer, scheduler, identity: dict) -> list[dict]:
+def load_checkpoint(path: str | Path) -> dict:
+    """The contents of a checkpoint written by :func:`train`, loaded with ``weights_only=True``:
+    tensors and plain containers only, so no code in the file runs. A :class:`DataError` names
+    any other file (not written by scatlab, or corrupt)."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=False)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch.load raises many types on a corrupt file
-        raise DataError(f"The checkpoint '{path}' cannot be read ({type(exc).__name__}: {exc});"
-                        " delete it to start the run again.") from None
+        reason = ("it holds objects other than tensors and plain values" if isinstance(exc, pickle.UnpicklingError)
+                  else f"{type(exc).__name__}: {exc}")
+        raise DataError(f"The checkpoint '{path}' cannot be read ({reason}): it was not written by scatlab (or by an"
+                        " older version) or is corrupt; delete it to start the run again.") from None
+
+
+def _restore(path: Path, model: nn.Module, optimizer, scheduler, identity: dict) -> list[dict]:
+    state = load_checkpoint(path)
     if state.get("identity") != identity:
         saved = state.get("identity") or {}
         keys = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
@@ -186,7 +214,8 @@ def _restore(path: Path, model: nn.Module, optimizer, scheduler, identity: dict)
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
     torch.set_rng_state(state["rng"]["torch"])
-    np.random.set_state(state["rng"]["numpy"])
+    name, key, pos, has_gauss, gauss = state["rng"]["numpy"]
+    np.random.set_state((name, np.array(key, dtype=np.uint32), pos, has_gauss, gauss))
     random.setstate(state["rng"]["python"])
     if state["rng"]["cuda"]:
         torch.cuda.set_rng_state_all(state["rng"]["cuda"])

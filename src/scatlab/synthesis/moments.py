@@ -63,7 +63,7 @@ def scattering_moments(x, S: torch.nn.Module, *, log: bool = False, normalize: b
     moments = S(x).mean(dim=spatial)
     if not (normalize or log):
         return moments
-    order = torch.as_tensor(S.meta["order"], device=moments.device)
+    order = torch.tensor(S.meta["order"], device=moments.device)
     parts = [moments[..., order == k] for k in range(int(order.max()) + 1)]
     if normalize:
         sigma = x.std(dim=spatial, unbiased=False).unsqueeze(-1)
@@ -100,6 +100,6 @@ def relative_error(moments: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def order_errors(moments: torch.Tensor, target: torch.Tensor, S: torch.nn.Module) -> dict[int, torch.Tensor]:
     """The relative error of each scattering order separately: {order: error (...,)}."""
-    order = torch.as_tensor(S.meta["order"], device=moments.device)
+    order = torch.tensor(S.meta["order"], device=moments.device)
     return {k: relative_error(moments[..., order == k], target[..., order == k])
             for k in range(int(order.max()) + 1)}
