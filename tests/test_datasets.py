@@ -177,3 +177,23 @@ def test_load_classification_detects_the_format(tmp_path):
         load_classification(tmp_path / "missing", "train")
     with pytest.raises(InvalidParameterError, match="'split'"):
         load_classification(cifar, "validation")
+
+
+def test_cifar_batch_that_would_run_code_is_refused_without_running_it(tmp_path):
+    """A crafted batch whose unpickling calls os.system is refused by name; its command never runs."""
+    import os
+    import pickle
+
+    marker = tmp_path / "marker"
+
+    class Payload:
+        def __reduce__(self):
+            return os.system, (f"touch {marker}",)
+
+    path = tmp_path / "data_batch_1"
+    path.write_bytes(pickle.dumps({b"data": Payload(), b"labels": [0]}, protocol=2))
+    with pytest.raises(DataError, match="data_batch_1.*posix.system|data_batch_1.*system"):
+        load_cifar_batch(path)
+    assert not marker.exists()
+    pickle.loads(path.read_bytes())  # control: an unrestricted load of the same bytes runs the command
+    assert marker.exists()

@@ -27,6 +27,20 @@ def load_cifar10(directory: str | Path, split: str = "train") -> tuple[np.ndarra
     return np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
 
 
+class _ArraysOnly(pickle.Unpickler):
+    """An unpickler that builds NumPy arrays and plain containers, and refuses every other class: a
+    batch is data, so a crafted file cannot run code."""
+
+    ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+               ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+               ("numpy._core.multiarray", "scalar"), ("_codecs", "encode")}
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in self.ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a CIFAR-10 batch")
+        return super().find_class(module, name)
+
+
 def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """One pickled batch as images (n, 3, 32, 32) uint8 and labels (n,) int64, after checks.
 
@@ -38,7 +52,7 @@ def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"The CIFAR-10 batch '{path}' does not exist. {INSTALL}.")
     try:
         with path.open("rb") as file:
-            batch = pickle.load(file, encoding="bytes")
+            batch = _ArraysOnly(file, encoding="bytes").load()
     except Exception as exc:  # pickle raises many types on corrupt input (UnpicklingError, EOFError, ValueError...)
         raise DataError(f"'{path}' is not a readable CIFAR-10 pickle ({type(exc).__name__}: {exc})."
                         f" {INSTALL}.") from None

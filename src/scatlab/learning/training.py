@@ -208,8 +208,8 @@ def _restore(path: Path, model: nn.Module, optimizer, scheduler, identity: dict)
         keys = sorted(k for k in set(saved) | set(identity) if saved.get(k) != identity.get(k))
         raise InvalidParameterError(f"The checkpoint '{path}' was written by another configuration (differs in"
                                     f" {keys}: {[saved.get(k) for k in keys]} vs {[identity.get(k) for k in keys]})."
-                                    " Resume with the configuration that wrote it, write to another directory"
-                                    " (scatlab reproduce --out DIR), or delete this file to train it from scratch.")
+                                    " Resume with the configuration that wrote it, write to another directory, or delete this"
+                                    " file to train it from scratch.")
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])
     scheduler.load_state_dict(state["scheduler"])
