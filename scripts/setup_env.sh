@@ -12,4 +12,7 @@ fi
 python -m pip install --quiet --upgrade pip
 python -m pip install --quiet "torch==2.13.0"
 python -m pip install --quiet -e ".[${extras}]"
+# torchattacks (adversarial attacks of the theory lab) declares torchvision, whose PyPI wheel does not import
+# beside this torch; it needs only torch, so it is installed without its declared dependencies.
+python -m pip install --quiet --no-deps "torchattacks==3.5.1"
 bash scripts/install_data.sh
