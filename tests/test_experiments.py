@@ -219,3 +219,18 @@ def test_verdicts_are_recorded_and_shown_and_an_unknown_verdict_fails(tmp_path, 
     fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={}, verdicts=[bad]))
     record = runner.run_experiment("fake", tmp_path / "again")
     assert record["status"] == "failed" and "'probably'" in record["error"]
+
+
+def test_selections_are_recorded_and_an_inconsistent_one_fails(tmp_path, monkeypatch):
+    from scatlab.experiments import Selection
+
+    choice = Selection("lr", [0.1, 0.01], [81.5, 84.0], 0.01, "validation accuracy (%), 500 held-out images, max")
+    fake_experiment(monkeypatch, lambda cfg, out_dir, progress: Result(metrics={"a": 1.0}, selections=[choice]))
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "fake" / "results.json").read_text())
+    assert record["selections"] == [{"what": "lr", "grid": [0.1, 0.01], "scores": [81.5, 84.0], "chosen": 0.01,
+                                     "criterion": choice.criterion}]
+    for bad in (Selection("lr", [0.1, 0.01], [81.5], 0.01, "x"), Selection("lr", [0.1], [1.0], 0.5, "x")):
+        fake_experiment(monkeypatch, lambda cfg, out_dir, progress, bad=bad: Result(metrics={}, selections=[bad]))
+        record = runner.run_experiment("fake", tmp_path / "again")
+        assert record["status"] == "failed" and "selection of 'lr'" in record["error"]

@@ -10,6 +10,6 @@ the module's) defining
 
 Modules named ``_*`` are helpers, not experiments.
 """
-from ._contract import CHECKPOINTS, VERDICTS, Result, Verdict
+from ._contract import CHECKPOINTS, VERDICTS, Result, Selection, Verdict
 
-__all__ = ["CHECKPOINTS", "VERDICTS", "Result", "Verdict"]
+__all__ = ["CHECKPOINTS", "VERDICTS", "Result", "Selection", "Verdict"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-__all__ = ["CHECKPOINTS", "VERDICTS", "Result", "Verdict"]
+__all__ = ["CHECKPOINTS", "VERDICTS", "Result", "Selection", "Verdict"]
 
 CHECKPOINTS = "checkpoints"
 """The subdirectory of an experiment's output directory holding its training checkpoints: the runner
@@ -30,13 +30,30 @@ class Verdict:
     anchor: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Selection:
+    """A choice the experiment made on data held out from training (never on the test set).
+
+    ``what``: the choice (e.g. 'lr'); ``grid``: the candidates; ``scores``: the held-out score of
+    each candidate, in grid order; ``chosen``: the candidate kept; ``criterion``: the score and the
+    data it was computed on (e.g. 'validation accuracy (%), 1,000 held-out training images, max').
+    """
+
+    what: str
+    grid: list
+    scores: list[float]
+    chosen: object
+    criterion: str
+
+
 @dataclasses.dataclass
 class Result:
     """What an experiment returns.
 
     ``metrics`` maps names to finite numbers; ``tables`` holds (title, header, rows);
     ``figures`` are PNG file names written in the experiment's directory; ``notes`` are sentences
-    stating what the numbers show; ``verdicts`` say, claim by claim, whether the numbers support it.
+    stating what the numbers show; ``verdicts`` say, claim by claim, whether the numbers support it;
+    ``selections`` record every choice made on held-out data.
     """
 
     metrics: dict[str, float]
@@ -44,3 +61,4 @@ class Result:
     figures: list[str] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
     verdicts: list[Verdict] = dataclasses.field(default_factory=list)
+    selections: list[Selection] = dataclasses.field(default_factory=list)

@@ -30,8 +30,16 @@ def checked(result: Result, out_dir: Path) -> dict:
         if v.verdict not in VERDICTS:
             raise DataError(f"The verdict {v.verdict!r} on {v.claim!r} is not one of {VERDICTS}.")
         verdicts.append({"claim": v.claim, "verdict": v.verdict, "evidence": v.evidence, "anchor": v.anchor})
+    selections = []
+    for c in result.selections:
+        if len(c.scores) != len(c.grid) or c.chosen not in c.grid:
+            raise DataError(f"The selection of {c.what!r} needs one score per candidate and a chosen candidate of"
+                            f" its grid; got grid {c.grid!r}, scores {c.scores!r}, chosen {c.chosen!r}.")
+        selections.append({"what": c.what, "grid": [_cell(v, f"selection {c.what!r}") for v in c.grid],
+                           "scores": [_cell(v, f"selection {c.what!r}") for v in c.scores],
+                           "chosen": _cell(c.chosen, f"selection {c.what!r}"), "criterion": c.criterion})
     return {"metrics": metrics, "tables": tables, "figures": list(result.figures), "notes": list(result.notes),
-            "verdicts": verdicts}
+            "verdicts": verdicts, "selections": selections}
 
 
 def write_record(out_dir: Path, record: dict) -> Path:
