@@ -13,6 +13,7 @@ import argparse
 import importlib.util
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -42,6 +43,13 @@ def load_other(checkout: Path):
     sys.modules["scatlab_other"] = module
     spec.loader.exec_module(module)
     return module
+
+
+def _commit_of(checkout: Path) -> str | None:
+    """``git rev-parse HEAD`` of another checkout, or None."""
+    done = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                          check=False)
+    return done.stdout.strip() or None
 
 
 def main() -> int:
@@ -75,6 +83,7 @@ def main() -> int:
         print(json.dumps(row), flush=True)
     if args.json:
         atomic_write_json(args.json, {"command": " ".join(sys.argv), "commit": git_commit(), "other": str(args.other),
+                                      "other_commit": _commit_of(args.other),
                                       "date": now(), "machine": machine(), "rows": rows})
     return 0
 
