@@ -15,7 +15,7 @@ import scatlab
 ROOT = Path(scatlab.__file__).parent
 
 LAYERS = [
-    {"errors"},                                            # the error classes
+    {"errors", "_openmp"},                                 # the error classes; OpenMP's wait policy (before torch)
     {"_validation"},                                       # parameter checks
     {"filters", "runtime", "io"},                          # filter maths (NumPy); progress, seeds, ranks; atomic files
     {"plan"},                                              # validated parameters, schedules, channel tables (NumPy)
@@ -33,7 +33,7 @@ LAYERS = [
     {"__main__"},                                          # python -m scatlab
 ]
 RANK = {name: rank for rank, names in enumerate(LAYERS) for name in names}
-TORCH_FREE = {"filters", "plan"}
+TORCH_FREE = {"filters", "plan", "_openmp"}
 
 
 def unit(module: str) -> str:

@@ -3,6 +3,10 @@
 Public names only; optional dependencies (scikit-learn, matplotlib, kymatio) load on demand:
 ``scatlab.sklearn.ScatteringTransformer`` needs scikit-learn.
 """
+from ._openmp import passive_waiting
+
+passive_waiting()  # before torch loads: OpenMP threads sleep, not spin, when the cores are shared
+
 from .errors import DataError, InvalidParameterError, ShapeError
 from .nn import HarmonicScattering3D, RotoTranslationScattering2D, Scattering1D, Scattering2D, TimeFrequencyScattering
 from .numpy_api import scattering1d_numpy, scattering2d_numpy

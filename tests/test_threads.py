@@ -1,0 +1,52 @@
+"""Shared-machine robustness: passive OpenMP waiting by default, one thread for small calls."""
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+import scatlab
+from scatlab.runtime.threads import ONE_THREAD_BELOW, threads_for
+
+POLICY = "import os, scatlab; print(os.environ.get('OMP_WAIT_POLICY'))"
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_import_sets_passive_waiting_unless_the_user_chose(given, expected):
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given:
+        env["OMP_WAIT_POLICY"] = given
+    out = subprocess.run([sys.executable, "-c", POLICY], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == expected
+
+
+def test_small_calls_run_on_one_thread_and_the_count_is_restored():
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with threads_for(ONE_THREAD_BELOW - 1):
+            assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with threads_for(ONE_THREAD_BELOW):
+            assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError), threads_for(10):
+            raise RuntimeError("inside")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_transform_on_a_small_input_runs_on_one_thread(monkeypatch):
+    seen = []
+    S = scatlab.Scattering1D(256, J=3, Q=1)
+    engine = type(S).engine
+    monkeypatch.setattr(type(S), "engine", staticmethod(lambda *a: seen.append(torch.get_num_threads()) or engine(*a)))
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        S(torch.randn(2, 256))
+        S(torch.randn(ONE_THREAD_BELOW // 256, 256))
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [1, 2]
