@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+from pathlib import Path
 import pickle
 
 import numpy as np
@@ -197,3 +198,100 @@ def test_cifar_batch_that_would_run_code_is_refused_without_running_it(tmp_path)
     assert not marker.exists()
     pickle.loads(path.read_bytes())  # control: an unrestricted load of the same bytes runs the command
     assert marker.exists()
+
+
+# FSDD: the pinned download, checked and kept atomically; tested on the project's copy through file URLs.
+FSDD_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+needs_fsdd = pytest.mark.skipif(not FSDD_COPY.is_dir(), reason=f"FSDD not found at {FSDD_COPY}")
+
+
+def _fsdd_archive(tmp_path, names, *, alter: str | None = None) -> str:
+    """A .tar.gz laid out as the repository's archive, holding ``names`` (one altered), a README and a
+    member escaping with '..'; its file URL."""
+    import io
+    import tarfile
+
+    path = tmp_path / "fsdd.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for name in names:
+            data = (FSDD_COPY / name).read_bytes()
+            if name == alter:
+                data = data[:-2] + b"\x00\x01"
+            info = tarfile.TarInfo(f"free-spoken-digit-dataset-x/recordings/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+        for member, data in (("free-spoken-digit-dataset-x/README.md", b"readme"),
+                             ("../recordings/9_evil_0.wav", b"outside")):
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path.as_uri()
+
+
+@needs_fsdd
+def test_fsdd_digest_pins_the_project_copy():
+    from scatlab.datasets.fsdd import FSDD_DIGEST, recordings_digest
+
+    assert len(list(FSDD_COPY.glob("*.wav"))) == 3000
+    assert recordings_digest(FSDD_COPY) == FSDD_DIGEST
+
+
+@needs_fsdd
+def test_fsdd_fetch_keeps_only_checked_recordings(tmp_path):
+    from scatlab.datasets.fsdd import fetch_fsdd, recordings_digest
+
+    names = ["0_jackson_0.wav", "3_theo_12.wav", "9_yweweler_49.wav"]
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    for name in names:
+        (reference / name).write_bytes((FSDD_COPY / name).read_bytes())
+    destination = tmp_path / "cache"
+    fetch_fsdd(destination, url=_fsdd_archive(tmp_path, names), digest=recordings_digest(reference))
+    assert sorted(p.name for p in (destination / "recordings").iterdir()) == sorted(names)  # not the '..' member
+    assert all((destination / "recordings" / n).read_bytes() == (FSDD_COPY / n).read_bytes() for n in names)
+    assert sorted(p.name for p in destination.iterdir()) == ["recordings"]  # no temporary left
+
+
+@needs_fsdd
+def test_fsdd_fetch_refuses_altered_recordings_and_keeps_nothing(tmp_path):
+    from scatlab.datasets.fsdd import fetch_fsdd, recordings_digest
+
+    names = ["0_jackson_0.wav", "3_theo_12.wav"]
+    url = _fsdd_archive(tmp_path, names, alter="3_theo_12.wav")
+    with pytest.raises(DataError, match="do not match the pinned FSDD.*nothing was kept"):
+        fetch_fsdd(tmp_path / "cache", url=url, digest=recordings_digest(FSDD_COPY))
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_fsdd_offline_is_missing_data_saying_how_to_get_it(tmp_path, monkeypatch):
+    from scatlab.datasets import fsdd
+    from scatlab.errors import MissingData
+
+    monkeypatch.delenv("SCATLAB_FSDD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fsdd, "FSDD_URL", (tmp_path / "unreachable.tar.gz").as_uri())
+    with pytest.raises(MissingData, match="FSDD is not on this machine: downloading .* failed.*SCATLAB_FSDD_DIR"):
+        fsdd.fsdd_dir()
+    with pytest.raises(MissingData, match="the cache .* is empty"):
+        fsdd.fsdd_dir(fetch=False)
+    monkeypatch.setenv("SCATLAB_FSDD_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(MissingData, match="'.*nowhere' holds no recordings/ folder"):
+        fsdd.fsdd_dir()
+
+
+@needs_fsdd
+def test_fsdd_dir_fetches_into_the_user_cache_once(tmp_path, monkeypatch):
+    from scatlab.datasets import fsdd
+
+    names = ["1_george_7.wav"]
+    reference = tmp_path / "reference"
+    reference.mkdir()
+    (reference / names[0]).write_bytes((FSDD_COPY / names[0]).read_bytes())
+    monkeypatch.delenv("SCATLAB_FSDD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(fsdd, "FSDD_URL", _fsdd_archive(tmp_path, names))
+    monkeypatch.setattr(fsdd, "FSDD_DIGEST", fsdd.recordings_digest(reference))
+    folder = fsdd.fsdd_dir()
+    assert folder.parent == tmp_path / "cache" / "scatlab" and (folder / "recordings" / names[0]).is_file()
+    monkeypatch.setattr(fsdd, "FSDD_URL", (tmp_path / "gone.tar.gz").as_uri())  # a second call does not download
+    assert fsdd.fsdd_dir() == folder

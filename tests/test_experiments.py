@@ -234,3 +234,19 @@ def test_selections_are_recorded_and_an_inconsistent_one_fails(tmp_path, monkeyp
         fake_experiment(monkeypatch, lambda cfg, out_dir, progress, bad=bad: Result(metrics={}, selections=[bad]))
         record = runner.run_experiment("fake", tmp_path / "again")
         assert record["status"] == "failed" and "selection of 'lr'" in record["error"]
+
+
+def test_missing_data_skips_the_experiment_saying_how_to_get_it(tmp_path, monkeypatch, capsys):
+    from scatlab.errors import MissingData
+
+    def run(cfg, out_dir, progress):
+        raise MissingData("Fashion-MNIST", "Install it with 'apt-get install dataset-fashion-mnist'.", "no files")
+
+    fake_experiment(monkeypatch, run)
+    assert cli.main(["reproduce", "--out", str(tmp_path)]) == 0
+    record = json.loads((tmp_path / "fake" / "results.json").read_text())
+    assert record["status"] == "skipped" and record["missing_data"].startswith("Install it with")
+    out = capsys.readouterr().out
+    assert "fake: skipped" in out and "apt-get install dataset-fashion-mnist" in out
+    assert "apt-get install dataset-fashion-mnist" in (tmp_path / "index.html").read_text()
+    assert cli.main(["reproduce", "--out", str(tmp_path / "strict"), "--strict"]) == 2

@@ -196,9 +196,10 @@ def test_bad_input():
 def test_fsdd_loader_errors(tmp_path):
     from scipy.io import wavfile
 
-    from scatlab.experiments.audio import load_fsdd
+    from scatlab.datasets import load_fsdd
+    from scatlab.errors import MissingData
 
-    with pytest.raises(DataError, match="data_dir"):
+    with pytest.raises(MissingData, match="FSDD is not on this machine.*no recordings/ folder.*data_dir"):
         load_fsdd(tmp_path, (0, 5), 8192)
     (tmp_path / "recordings").mkdir()
     wavfile.write(tmp_path / "recordings" / "0_bob_0.wav", 8000, np.zeros(100, dtype=np.int64))

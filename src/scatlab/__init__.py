@@ -7,7 +7,7 @@ from ._openmp import passive_waiting
 
 passive_waiting()  # before torch loads: OpenMP threads sleep, not spin, when the cores are shared
 
-from .errors import DataError, InvalidParameterError, ShapeError
+from .errors import DataError, InvalidParameterError, MissingData, ShapeError
 from .nn import HarmonicScattering3D, RotoTranslationScattering2D, Scattering1D, Scattering2D, TimeFrequencyScattering
 from .numpy_api import scattering1d_numpy, scattering2d_numpy
 from .plan import ChannelTable
@@ -19,6 +19,7 @@ __all__ = [
     "DataError",
     "HarmonicScattering3D",
     "InvalidParameterError",
+    "MissingData",
     "RotoTranslationScattering2D",
     "Scattering1D",
     "Scattering2D",

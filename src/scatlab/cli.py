@@ -90,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--resume", action="store_true",
                            help="continue training from the checkpoints in DIR (without it, existing checkpoints"
                                 " stop the run before it starts)")
+    reproduce.add_argument("--strict", action="store_true",
+                           help="fail (exit status 2) when an experiment's data is missing, instead of skipping it")
     reproduce.add_argument("--set", action="append", default=[], dest="options", metavar="KEY=VALUE",
                            help="change a field of the experiments' Config, e.g. --set data_dir=DIR (MNIST or CIFAR-10"
                                 " files) or --set train_sizes=1000,60000; repeatable")
@@ -97,7 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 an experiment failed, 2 user error)."""
+    """Run the command line; return the exit status (0 ok or data missing, 1 an experiment failed, 2 user error,
+    or data missing under ``reproduce --strict``)."""
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return {"info": _info, "transform": _transform, "synthesize": _synthesize, "bench": _bench,
@@ -218,5 +221,8 @@ def _reproduce(args: argparse.Namespace) -> int:
         print(line if record["status"] == "ok" else f"{line}: {record['error']}")
     if is_main_process():  # under torchrun, rank 0 alone writes the report
         print(f"report: {build_report(args.out)}")
-    failed = [record for record in records if record["status"] != "ok"]
+    failed = [record for record in records if record["status"] == "failed"]
+    skipped = [record for record in records if record["status"] == "skipped"]
+    if skipped and args.strict:
+        return 2
     return 2 if any(record["user_error"] for record in failed) else 1 if failed else 0

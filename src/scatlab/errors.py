@@ -3,7 +3,7 @@
 Every message follows one template: what is wrong, with the offending value, then the fix.
 """
 
-__all__ = ["InvalidParameterError", "ShapeError", "DataError"]
+__all__ = ["InvalidParameterError", "ShapeError", "DataError", "MissingData"]
 
 
 class InvalidParameterError(ValueError, TypeError):
@@ -19,6 +19,18 @@ class ShapeError(ValueError):
 
 class DataError(ValueError):
     """An input file or data set is missing, unreadable, corrupt or holds invalid values (NaN, Inf)."""
+
+
+class MissingData(DataError):
+    """A data set is not on this machine: ``dataset`` names it, ``how`` says how to get it.
+
+    ``scatlab reproduce`` skips an experiment whose data is missing (and says how to get it) rather
+    than failing, unless asked to be strict.
+    """
+
+    def __init__(self, dataset: str, how: str, detail: str = ""):
+        self.dataset, self.how = dataset, how
+        super().__init__(f"{dataset} is not on this machine{': ' + detail if detail else ''}. {how}")
 
 
 def parameter_error(owner: str, name: str, expected: str, got) -> InvalidParameterError:

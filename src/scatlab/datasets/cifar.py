@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, InvalidParameterError
+from ..errors import DataError, InvalidParameterError, MissingData
 
 __all__ = ["load_cifar10", "load_cifar_batch"]
 
@@ -49,7 +49,7 @@ def load_cifar_batch(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"The CIFAR-10 batch '{path}' does not exist. {INSTALL}.")
+        raise MissingData(f"The CIFAR-10 batch '{path.name}'", f"{INSTALL}.", f"'{path}' does not exist")
     try:
         with path.open("rb") as file:
             batch = _ArraysOnly(file, encoding="bytes").load()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, InvalidParameterError
+from ..errors import DataError, InvalidParameterError, MissingData
 from .cifar import load_cifar10
 from .idx import FASHION_MNIST_DIR, load_mnist
 
@@ -21,8 +21,10 @@ def dataset_format(directory: str | Path) -> str:
     """'cifar' if ``directory`` holds CIFAR-10 batches, 'mnist' if it holds IDX files; else DataError."""
     directory = Path(directory)
     if not directory.is_dir():
-        raise DataError(f"The data directory '{directory}' does not exist. Point data_dir at a directory of"
-                        " MNIST/Fashion-MNIST IDX files or of CIFAR-10 python batches.")
+        raise MissingData("The image data set", "Install Fashion-MNIST with 'apt-get install dataset-fashion-mnist'"
+                          " (it lands in /usr/share/datasets/fashion-mnist), or point data_dir at a directory of"
+                          " MNIST/Fashion-MNIST IDX files or of CIFAR-10 python batches.",
+                          f"the directory '{directory}' does not exist")
     if (directory / "data_batch_1").is_file() or (directory / "test_batch").is_file():
         return "cifar"
     if any(directory.glob("*-idx[13]-ubyte.gz")):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError, InvalidParameterError
+from ..errors import DataError, InvalidParameterError, MissingData
 
 __all__ = ["FASHION_MNIST_DIR", "FASHION_MNIST_CLASSES", "load_idx", "load_mnist"]
 
@@ -58,7 +58,7 @@ def load_idx(path: str | Path, magic: int) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"The IDX file '{path}' does not exist. {INSTALL}.")
+        raise MissingData(f"The IDX file '{path.name}'", f"{INSTALL}.", f"'{path}' does not exist")
     try:
         with gzip.open(path, "rb") as file:
             raw = file.read()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, MissingData
 from ..chem.molecules import Molecule
 
 __all__ = ["HARTREE_KCAL_MOL", "ATOM_U0_HARTREE", "QM9", "qm9_dir", "load_qm9", "parse_row"]
@@ -30,8 +30,8 @@ def qm9_dir() -> Path:
     """The data directory of the installed ``qm9pack`` (found without importing it)."""
     spec = importlib.util.find_spec("qm9pack")
     if spec is None or not spec.submodule_search_locations:
-        raise DataError("QM9 needs the PyPI package qm9pack: run `pip install qm9pack` (104 MB), or pass"
-                        " the directory holding qm9_part{1,2,3}.csv.")
+        raise MissingData("QM9", "Install the PyPI package qm9pack (`pip install qm9pack`, 104 MB), or pass the"
+                          " directory holding qm9_part{1,2,3}.csv.", "the package qm9pack is not installed")
     return Path(list(spec.submodule_search_locations)[0]) / "data"
 
 
@@ -102,7 +102,8 @@ def load_qm9(directory: str | os.PathLike | None = None, limit: int | None = Non
     paths = [directory / name for name in FILES]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:
-        raise DataError(f"QM9 CSV file(s) missing: {missing}; run `pip install qm9pack`.")
+        raise MissingData("QM9", "Install the PyPI package qm9pack (`pip install qm9pack`, 104 MB).",
+                          f"the CSV file(s) {missing} do not exist")
     csv.field_size_limit(sys.maxsize)
     index, molecules, u0, skipped = [], [], [], []
     for path in paths:

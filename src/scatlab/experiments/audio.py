@@ -28,7 +28,6 @@ standardization + logistic regression, 97.67 %; J=8 Q=12: 97.33 %.
 from __future__ import annotations
 
 import dataclasses
-import re
 import time
 import warnings
 from pathlib import Path
@@ -37,18 +36,18 @@ import numpy as np
 import torch
 from sklearn.exceptions import ConvergenceWarning
 
-from ..errors import DataError, InvalidParameterError
+from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
 from ..datasets.files import read_audio
+from ..datasets.fsdd import fsdd_dir, fsdd_files, load_fsdd
 from ..learning.linear import make_classifier
 from ..nn.scattering1d import Scattering1D
 from ..nn.timefrequency import TimeFrequencyScattering
 from ..runtime import Progress
 from ._contract import Result
 
-__all__ = ["Config", "run", "load_fsdd"]
+__all__ = ["Config", "run"]
 
-FILE_NAME = re.compile(r"(\d)_([a-z]+)_(\d+)\.wav")
 POOLINGS = ("mean", "flatten")
 
 
@@ -56,7 +55,7 @@ POOLINGS = ("mean", "flatten")
 class Config:
     """Parameters of the FSDD experiment; the defaults are the full run (all 3,000 recordings)."""
 
-    data_dir: str = "../shared/data/fsdd"  # holds recordings/{digit}_{speaker}_{index}.wav
+    data_dir: str = ""  # holds recordings/{digit}_{speaker}_{index}.wav; "": $SCATLAB_FSDD_DIR or the user cache (fetched)
     n_samples: int = 8192  # first samples of each recording, zero-padded
     J: int = 6  # log2 of the averaging scale (time scattering, peer and joint)
     Q: int = 8  # first-order wavelets per octave
@@ -86,37 +85,6 @@ class Config:
         """Train on index 5-7 (validate on 5), test on index 0-1 of every digit and speaker (300 recordings)."""
         return cls(train_indices=(5, 8), validation_indices=(5, 6), test_indices=(0, 2), logistic_Cs=(0.1, 1.0),
                    synthesis_length=2048, synthesis_J=7, synthesis_steps=30)
-
-
-def load_fsdd(data_dir: str | Path, indices: tuple[int, int], n_samples: int) -> tuple[np.ndarray, np.ndarray]:
-    """(signals (n, n_samples) float32 with peak 1, digits (n,)) of the recordings with index in
-    [start, stop), sorted by name; each recording is cut or zero-padded to n_samples."""
-    folder = Path(data_dir) / "recordings"
-    if not folder.is_dir():
-        raise DataError(f"The FSDD folder '{folder}' does not exist. Set Config.data_dir to the directory holding"
-                        " recordings/{digit}_{speaker}_{index}.wav (../shared/data/fsdd on the project machine).")
-    signals, labels = [], []
-    for path, digit, _ in _fsdd_files(data_dir, indices):
-        x, _ = read_audio(path)
-        out = np.zeros(n_samples, dtype=np.float32)
-        x = x[:n_samples]
-        peak = np.abs(x).max()
-        out[: len(x)] = x / peak if peak > 0 else x
-        signals.append(out)
-        labels.append(digit)
-    if not signals:
-        raise DataError(f"No FSDD recording with index in [{indices[0]}, {indices[1]}) under '{folder}'.")
-    return np.stack(signals), np.asarray(labels)
-
-
-def _fsdd_files(data_dir: str | Path, indices: tuple[int, int]) -> list[tuple[Path, int, int]]:
-    """(path, digit, recording index) of the recordings with index in [start, stop), sorted by name."""
-    files = []
-    for path in sorted((Path(data_dir) / "recordings").glob("*.wav")):
-        match = FILE_NAME.fullmatch(path.name)
-        if match is not None and indices[0] <= int(match[3]) < indices[1]:
-            files.append((path, int(match[1]), int(match[3])))
-    return files
 
 
 def _check(cfg: Config) -> None:
@@ -194,10 +162,11 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     """Features of the three representations, one classifier each, accuracies and times."""
     _check(cfg)
     torch.manual_seed(cfg.seed)
-    x_train, y_train = load_fsdd(cfg.data_dir, cfg.train_indices, cfg.n_samples)
-    x_test, y_test = load_fsdd(cfg.data_dir, cfg.test_indices, cfg.n_samples)
+    folder = fsdd_dir(cfg.data_dir)
+    x_train, y_train = load_fsdd(folder, cfg.train_indices, cfg.n_samples)
+    x_test, y_test = load_fsdd(folder, cfg.test_indices, cfg.n_samples)
     held_out = np.array([cfg.validation_indices[0] <= index < cfg.validation_indices[1]
-                         for *_, index in _fsdd_files(cfg.data_dir, cfg.train_indices)])
+                         for *_, index in fsdd_files(folder, cfg.train_indices)])
     transforms = {
         "time": Scattering1D(cfg.n_samples, J=cfg.J, Q=cfg.Q, normalize="resolution", padding=cfg.padding),
         "jtfs": TimeFrequencyScattering(cfg.n_samples, J=cfg.J, Q=cfg.Q, J_fr=cfg.J_fr, Q_fr=cfg.Q_fr, F=cfg.F,
@@ -255,7 +224,7 @@ def _resynthesis(cfg: Config, out_dir: Path) -> tuple[dict[str, float], str]:
     """Resynthesize one recording from time and from joint coefficients; errors and spectrogram figure."""
     from ..synthesis.descent import descend
 
-    x, _ = read_audio(Path(cfg.data_dir) / "recordings" / cfg.synthesis_recording)
+    x, _ = read_audio(fsdd_dir(cfg.data_dir) / "recordings" / cfg.synthesis_recording)
     N = cfg.synthesis_length
     x = np.pad(x, (0, max(N - len(x), 0)))
     centre = len(x) // 2

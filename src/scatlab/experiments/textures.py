@@ -37,9 +37,10 @@ import numpy as np
 import torch
 
 from ..datasets.images import sample_image
-from ..errors import DataError, InvalidParameterError
+from ..errors import DataError, InvalidParameterError, MissingData
 from ..io.atomic import atomic_write
 from ..datasets.files import read_audio
+from ..datasets.fsdd import fsdd_dir
 from ..nn import Scattering1D, Scattering2D
 from ..synthesis import first_order_transform, gaussian_model, order_errors, relative_error, scattering_moments, synthesize
 from ..synthesis import statistics
@@ -68,8 +69,9 @@ class Config:
     size: int = 256  # side of the square crops synthesized (pixels); a multiple of 2**J
     J: int = 5  # scales of the 2D scattering (2**J = size / 8)
     L: int = 8  # orientations of the 2D scattering
-    # speech WAV files, relative to the working directory; a missing file is skipped with a note
-    audio: tuple[str, ...] = ("../shared/data/fsdd/recordings/0_jackson_0.wav", "/usr/share/codec2/wav/hts1a.wav")
+    # speech WAV files: paths, or fsdd:NAME for a recording of FSDD (scatlab.datasets.fsdd); one that is
+    # absent is skipped with a note saying how to get it
+    audio: tuple[str, ...] = ("fsdd:0_jackson_0.wav", "/usr/share/codec2/wav/hts1a.wav")
     audio_length: int = 16384  # at most this many samples of each recording (its middle)
     audio_J: int = 8  # scales of the 1D scattering (2**8 samples = 32 ms at 8 kHz)
     audio_Q: int = 8  # first-order wavelets per octave (second order: 1)
@@ -81,7 +83,7 @@ class Config:
     def quick(cls) -> Config:
         """Two textures at 64 x 64 (J = 3), one short recording: a few seconds."""
         return cls(images=("brick", "gravel"), downsample=4, size=64, J=3,
-                   audio=("../shared/data/fsdd/recordings/0_jackson_0.wav",), audio_length=2048, audio_J=5,
+                   audio=("fsdd:0_jackson_0.wav",), audio_length=2048, audio_J=5,
                    steps=200)
 
 
@@ -93,7 +95,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     speech, rates, missing = load_speech(cfg)
     inputs.update(speech)
     if missing:
-        notes.append("Audio skipped (file absent): " + ", ".join(missing) + ".")
+        notes.append("Audio skipped: " + "; ".join(missing) + ".")
     records = {}
     for name in progress(list(inputs), desc="textures", total=len(inputs)):
         original, other = inputs[name]
@@ -143,14 +145,19 @@ def _standardized(image: np.ndarray) -> np.ndarray:
 
 
 def load_speech(cfg: Config) -> tuple[dict[str, tuple[np.ndarray, None]], dict[str, int], list[str]]:
-    """({name: (standardized middle of the recording, None)}, {name: sample rate}, [missing paths]).
+    """({name: (standardized middle of the recording, None)}, {name: sample rate}, [why each absent one is]).
 
     The length is the largest multiple of 2**audio_J at most ``audio_length`` and the recording's length.
     """
     out, rates, missing = {}, {}, []
-    for path in map(Path, cfg.audio):
+    for entry in cfg.audio:
+        try:
+            path = fsdd_dir() / "recordings" / entry[len("fsdd:"):] if entry.startswith("fsdd:") else Path(entry)
+        except MissingData as exc:
+            missing.append(f"{entry} ({exc})")
+            continue
         if not path.is_file():
-            missing.append(str(path))
+            missing.append(f"{path} (no such file)")
             continue
         samples, rate = read_audio(path)
         n = min(cfg.audio_length, len(samples)) // 2**cfg.audio_J * 2**cfg.audio_J

@@ -43,9 +43,9 @@ def checked(result: Result, out_dir: Path) -> dict:
 
 
 def write_record(out_dir: Path, record: dict) -> Path:
-    """``results.json``, except a failure when one exists: ``failed.json`` then, keeping the earlier record."""
+    """``results.json``, except a failure or a skip when one exists: ``failed.json`` then, keeping the earlier record."""
     path = out_dir / "results.json"
-    if record["status"] == "failed" and path.exists():
+    if record["status"] != "ok" and path.exists():
         path = out_dir / "failed.json"
     else:
         (out_dir / "failed.json").unlink(missing_ok=True)

@@ -15,7 +15,7 @@ import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from ..errors import DataError, InvalidParameterError, ShapeError
+from ..errors import DataError, InvalidParameterError, MissingData, ShapeError
 from ..experiments import CHECKPOINTS
 from ..runtime import Progress, is_main_process, no_progress, seed_everything
 from .config import configure
@@ -49,7 +49,8 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
     Training continues from the checkpoints of ``out_root/name/checkpoints`` only with ``resume``;
     without it, an existing checkpoint raises :class:`CheckpointsExist` before anything runs. An
     exception inside the experiment is recorded (status 'failed', error, traceback, ``user_error``
-    if one of :data:`USER_ERRORS`) instead of propagating; it goes to ``failed.json`` if a
+    if one of :data:`USER_ERRORS`) instead of propagating; missing data (:class:`MissingData`) is
+    recorded as status 'skipped', with ``missing_data`` saying how to get it; it goes to ``failed.json`` if a
     ``results.json`` exists already. Under torchrun, ranks other than 0 write no record.
     """
     module = load(name)
@@ -59,12 +60,15 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
     out_dir = Path(out_root) / name
     out_dir.mkdir(parents=True, exist_ok=True)
     record = {"experiment": name, "status": "ok", "error": None, "user_error": False, "traceback": None,
+              "missing_data": None,
               "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": [],
               "verdicts": []}
     seed_everything(seed)
     start = time.perf_counter()
     try:
         record.update(checked(module.run(cfg, out_dir, progress), out_dir))
+    except MissingData as exc:
+        record.update(status="skipped", error=str(exc), missing_data=exc.how)
     except Exception as exc:  # recorded in results.json and reported; the other experiments still run
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", user_error=isinstance(exc, USER_ERRORS),
                       traceback=traceback.format_exc())
