@@ -11,6 +11,7 @@ if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sud
     echo "install_data: not root; run 'apt-get install -y ${packages[*]}' to enable the experiments that need them" >&2
     exit 0
 fi
+echo "install_data: installing the Debian package(s) ${packages[*]}..." >&2
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get install -y -qq "${packages[@]}" >/dev/null 2>&1 \
     || { $sudo apt-get update -qq >/dev/null 2>&1 && $sudo apt-get install -y -qq "${packages[@]}" >/dev/null; } \

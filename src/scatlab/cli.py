@@ -21,6 +21,7 @@ from tqdm import tqdm
 from .errors import parameter_error
 from .reproduce import (USER_ERRORS, CheckpointsExist, ConfigOverrideError, UnknownExperiment, experiment_names,
                         reproduce)
+from .reproduce import registry
 from .reproduce.provenance import versions
 from .runtime import is_main_process
 
@@ -220,7 +221,7 @@ def _reproduce(args: argparse.Namespace) -> int:
         line = f"{record['experiment']}: {record['status']} in {record['wall_time_s']:.1f} s"
         print(line if record["status"] == "ok" else f"{line}: {record['error']}")
     if is_main_process():  # under torchrun, rank 0 alone writes the report
-        print(f"report: {build_report(args.out)}")
+        print(f"report: {build_report(args.out, order=registry.EXPERIMENTS)}")
     failed = [record for record in records if record["status"] == "failed"]
     skipped = [record for record in records if record["status"] == "skipped"]
     if skipped and args.strict:

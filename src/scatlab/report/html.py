@@ -1,31 +1,23 @@
 """The HTML report: ``DIR/index.html`` gathering every ``DIR/*/results.json``.
 
-One self-contained page (inline CSS, no script): per experiment its status, notes, metrics,
-tables, figures (relative links), config, wall time, versions and commit. All text is escaped.
+One self-contained page (inline CSS, no script, no external resource: it works offline), rendered
+from the Jinja2 template ``templates/report.html.j2`` with autoescaping: a table of experiments and a
+table of claims (claim, published anchor, our number, verdict, link) at the top, then one section
+per experiment with the command that made it, its verdicts, notes, figures (relative links, alt
+text), tables, the choices made on held-out data, metrics, config and provenance.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
-from html import escape
 from pathlib import Path
+
+import jinja2
 
 from ..io.atomic import atomic_write_text
 
-__all__ = ["build_report", "load_results"]
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.45; }
-h1 { border-bottom: 2px solid #ccc; } h2 { margin-top: 2.5em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.9em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
-th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
-caption { caption-side: top; text-align: left; font-weight: 600; padding: 0.3em 0; }
-.ok { color: #176c2c; } .failed { color: #b00020; }
-pre { background: #f7f7f7; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
-figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #eee; }
-.meta { color: #666; font-size: 0.9em; }
-"""
+__all__ = ["build_report", "load_results", "format_value"]
 
 
 def load_results(directory: str | os.PathLike) -> list[tuple[str, dict | None, str | None]]:
@@ -42,88 +34,91 @@ def load_results(directory: str | os.PathLike) -> list[tuple[str, dict | None, s
     return found
 
 
-def build_report(directory: str | os.PathLike, title: str = "scatlab experiments") -> Path:
-    """Write ``directory/index.html`` for the experiments found in ``directory``; return its path."""
+def build_report(directory: str | os.PathLike, title: str = "scatlab experiments",
+                 order: tuple[str, ...] = ()) -> Path:
+    """Write ``directory/index.html`` for the experiments found in ``directory`` (listed in ``order``
+    first, then alphabetically); return its path."""
     directory = Path(directory)
     results = load_results(directory)
-    parts = [f"<!DOCTYPE html>\n<html lang='en'>\n<head>\n<meta charset='utf-8'>\n<title>{escape(title)}</title>",
-             f"<style>{_CSS}</style>\n</head>\n<body>\n<h1>{escape(title)}</h1>"]
-    if results:
-        parts.append(_summary(results))
-    else:
-        parts.append(f"<p>No results found in {escape(str(directory))}: run <code>scatlab reproduce</code>.</p>")
-    parts.extend(_section(name, record, error) for name, record, error in results)
-    parts.append("</body>\n</html>\n")
-    return atomic_write_text(directory / "index.html", "\n".join(parts))
+    rank = {name: i for i, name in enumerate(order)}
+    results.sort(key=lambda found: (rank.get(found[0], len(rank)), found[0]))
+    experiments = [_experiment(name, record, error) for name, record, error in results]
+    claims = [dict(verdict, experiment=e["name"], anchor_id=e["anchor_id"])
+              for e in experiments for verdict in e["verdicts"]]
+    html = _template().render(title=title, directory=str(directory), experiments=experiments, claims=claims)
+    return atomic_write_text(directory / "index.html", html)
 
 
-def _summary(results: list[tuple[str, dict | None, str | None]]) -> str:
-    rows = []
-    for name, record, error in results:
-        status = "unreadable" if record is None else str(record.get("status", "unknown"))
-        wall = "" if record is None else _value(record.get("wall_time_s", ""))
-        rows.append([f"<a href='#{escape(name, quote=True)}'>{escape(name)}</a>",
-                     f"<span class='{_status_class(status)}'>{escape(status)}</span>", escape(wall)])
-    return _table_html("Summary", ["experiment", "status", "wall time (s)"], rows, raw=True)
+@functools.cache
+def _template() -> jinja2.Template:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("scatlab.report", "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["value"] = format_value
+    return env.get_template("report.html.j2")
 
 
-def _section(name: str, record: dict | None, error: str | None) -> str:
-    anchor = escape(name, quote=True)
-    if record is None:
-        return f"<h2 id='{anchor}'>{escape(name)}</h2>\n<p class='failed'>{escape(error or '')}</p>"
-    status = str(record.get("status", "unknown"))
-    out = [f"<h2 id='{anchor}'>{escape(name)} <span class='{_status_class(status)}'>[{escape(status)}]</span></h2>",
-           "<p class='meta'>" + " &middot; ".join(escape(f"{label}: {_value(record.get(key))}") for label, key in (
-               ("date", "date"), ("wall time (s)", "wall_time_s"), ("quick", "quick"), ("seed", "seed"),
-               ("commit", "git_commit"))) + "</p>"]
-    if record.get("error"):
-        out.append(f"<p class='failed'>{escape(str(record['error']))}</p>")
-        if record.get("traceback"):
-            out.append(f"<details><summary>traceback</summary><pre>{escape(str(record['traceback']))}</pre></details>")
-    verdicts = record.get("verdicts") or []
-    if verdicts:
-        out.append(_table_html("Verdicts", ["claim", "verdict", "evidence", "published"],
-                               [[v.get("claim", ""), v.get("verdict", ""), v.get("evidence", ""), v.get("anchor", "")]
-                                for v in verdicts]))
-    notes = record.get("notes") or []
-    if notes:
-        out.append("<ul>" + "".join(f"<li>{escape(str(note))}</li>" for note in notes) + "</ul>")
-    metrics = record.get("metrics") or {}
-    if metrics:
-        out.append(_table_html("Metrics", ["metric", "value"], [[k, _value(v)] for k, v in metrics.items()]))
-    for table in record.get("tables") or []:
-        out.append(_table_html(table.get("title", ""), table.get("header", []),
-                               [[_value(v) for v in row] for row in table.get("rows", [])]))
-    for figure in record.get("figures") or []:
-        src = escape(f"{name}/{figure}", quote=True)
-        out.append(f"<figure><img src='{src}' alt='{escape(str(figure), quote=True)}'>"
-                   f"<figcaption class='meta'>{escape(str(figure))}</figcaption></figure>")
-    config = record.get("config") or {}
-    if config:
-        out.append(_table_html("Config", ["parameter", "value"], [[k, _value(v)] for k, v in config.items()]))
-    versions = record.get("versions") or {}
-    if versions:
-        out.append(_table_html("Versions", ["package", "version"], [[k, _value(v)] for k, v in versions.items()]))
-    return "\n".join(out)
-
-
-def _table_html(caption: str, header: list, rows: list[list], raw: bool = False) -> str:
-    """An HTML table; cells are escaped unless ``raw`` (then they are trusted HTML built here)."""
-    cell = (lambda v: str(v)) if raw else (lambda v: escape(str(v)))
-    head = "".join(f"<th>{escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>\n" for row in rows)
-    return f"<table>\n<caption>{escape(caption)}</caption>\n<tr>{head}</tr>\n{body}</table>"
-
-
-def _value(value) -> str:
+def format_value(value) -> str:
+    """A cell as text: floats to 4 significant digits (no exponent between 1e-3 and 1e6), lists joined."""
     if value is None:
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.6g}"
+        if value.is_integer() and abs(value) < 1e15:
+            return f"{int(value):,}" if abs(value) >= 1e4 else str(int(value))
+        return f"{value:.4g}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
+    if isinstance(value, int):
+        return f"{value:,}" if abs(value) >= 1e4 else str(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(_value(v) for v in value)
+        return ", ".join(format_value(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
     return str(value)
 
 
-def _status_class(status: str) -> str:
-    return "ok" if status == "ok" else "failed"
+def _experiment(name: str, record: dict | None, error: str | None) -> dict:
+    """The template's view of one record (missing fields get empty defaults)."""
+    record = record or {}
+    status = "unreadable" if error else str(record.get("status", "unknown"))
+    figures = [{"src": f"{name}/{figure}", "caption": _caption(figure),
+                "alt": f"{name}: {_caption(figure)}"} for figure in record.get("figures") or []]
+    return {
+        "name": name, "anchor_id": f"x-{name}", "status": status, "error": error or record.get("error"),
+        "traceback": record.get("traceback"), "missing_data": record.get("missing_data"),
+        "command": _command(name, record), "verdicts": list(record.get("verdicts") or []),
+        "notes": list(record.get("notes") or []), "figures": figures, "tables": list(record.get("tables") or []),
+        "selections": list(record.get("selections") or []), "metrics": dict(record.get("metrics") or {}),
+        "config": dict(record.get("config") or {}), "versions": dict(record.get("versions") or {}),
+        "provenance": {"commit": (record.get("git_commit") or "-")[:12], "date": record.get("date", "-"),
+                       "machine": _machine(record.get("machine") or {}),
+                       "wall time": _duration(record.get("wall_time_s")), "seed": record.get("seed", "-"),
+                       "mode": "quick" if record.get("quick") else "full"},
+        "wall": _duration(record.get("wall_time_s")),
+    }
+
+
+def _command(name: str, record: dict) -> str:
+    parts = ["scatlab reproduce", name] + (["--quick"] if record.get("quick") else [])
+    if record.get("seed") not in (None, 0):
+        parts.append(f"--seed {record['seed']}")
+    parts += [f"--set {key}={value}" for key, value in (record.get("options") or {}).items()]
+    return " ".join(parts)
+
+
+def _caption(figure: str) -> str:
+    return Path(str(figure)).stem.replace("_", " ").replace("-", " ")
+
+
+def _machine(machine: dict) -> str:
+    if not machine:
+        return "-"
+    return f"{machine.get('platform', '?')}, {machine.get('cpus', '?')} CPUs, {machine.get('torch_threads', '?')} threads"
+
+
+def _duration(seconds) -> str:
+    if not isinstance(seconds, (int, float)):
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"

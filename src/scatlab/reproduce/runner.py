@@ -73,7 +73,7 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", user_error=isinstance(exc, USER_ERRORS),
                       traceback=traceback.format_exc())
     record.update(wall_time_s=round(time.perf_counter() - start, 3), versions=versions(), git_commit=git_commit(),
-                  machine=machine(), seed=seed, quick=quick, date=now())
+                  machine=machine(), seed=seed, quick=quick, options=dict(options or {}), date=now())
     if is_main_process():
         write_record(out_dir, record)
     return record
