@@ -287,3 +287,36 @@ def test_transform_normalize_resolution(tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli.main(["transform", str(wav), "-o", str(out), "--normalize", "energy"])
     assert "--normalize" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+def test_transform_recordings_of_different_lengths_with_length(tmp_path, capsys):
+    files = [str(FSDD / "0_george_0.wav"), str(FSDD / "7_theo_3.wav")]
+    lengths = [len(read_audio(f)[0]) for f in files]
+    assert lengths[0] != lengths[1]
+    out = tmp_path / "digits.npz"
+    assert cli.main(["transform", *files, "-o", str(out), "--J", "6", "--Q", "8"]) == 2
+    assert "set 'length'" in _error_line(capsys)
+    assert cli.main(["transform", *files, "-o", str(out), "--J", "6", "--Q", "8", "--length", "4096"]) == 0
+    with np.load(out) as saved:
+        S = scatlab.Scattering1D(4096, J=6, Q=8)
+        assert saved["coefficients"].shape == (2,) + S.output_shape
+        first = np.pad(read_audio(files[0])[0][:4096], (0, max(4096 - lengths[0], 0))).astype(np.float32)
+        np.testing.assert_allclose(saved["coefficients"][0], S(torch.from_numpy(first)).numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_transform_says_what_it_changed_and_refuses_unclear_outputs(tmp_path, capsys):
+    rgb = tmp_path / "colour.png"
+    Image.fromarray(skimage_data.astronaut()[:64, :64]).save(rgb)
+    out = tmp_path / "new" / "folder" / "c.npz"
+    assert cli.main(["transform", str(rgb), "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert "colour image (RGB): scattered as grey" in captured.err
+    assert f"created the folder {out.parent}" in captured.out and out.is_file()
+    assert cli.main(["transform", str(rgb), "-o", str(tmp_path / "out.txt")]) == 2
+    assert "'--output'" in _error_line(capsys) and not (tmp_path / "out.txt").exists()
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert cli.main(["transform", str(rgb), "-o", str(blocker / "c.npz")]) == 2
+    line = _error_line(capsys)
+    assert f"'{blocker}' is a file, not a folder" in line and "Errno" not in line

@@ -31,7 +31,10 @@ def test_read_image_png_is_grey_float_in_unit_interval(camera_png):
 def test_read_image_colour_and_16_bit(tmp_path):
     rgb = skimage_data.astronaut()
     Image.fromarray(rgb).save(tmp_path / "rgb.jpg", quality=95)
-    grey = read_image(tmp_path / "rgb.jpg")
+    from scatlab.datasets.files import ConvertedToGrey
+
+    with pytest.warns(ConvertedToGrey, match="colour image"):
+        grey = read_image(tmp_path / "rgb.jpg")
     assert grey.shape == rgb.shape[:2] and 0.0 <= grey.min() and grey.max() <= 1.0
     deep = (np.arange(64 * 64, dtype=np.uint16).reshape(64, 64) * 16)
     Image.fromarray(deep).save(tmp_path / "deep.png")

@@ -9,21 +9,21 @@ experiment of ``reproduce`` stopped by one is reported on its own line and also 
 from __future__ import annotations
 
 import argparse
+import collections
 import importlib
 import json
 import platform
 import sys
 import warnings
+from pathlib import Path
 from collections.abc import Iterable, Sequence
-
-from tqdm import tqdm
 
 from .errors import parameter_error
 from .reproduce import (USER_ERRORS, CheckpointsExist, ConfigOverrideError, UnknownExperiment, experiment_names,
                         reproduce)
 from .reproduce import registry
 from .reproduce.provenance import versions
-from .runtime import is_main_process
+from .runtime import console_progress, is_main_process
 
 __all__ = ["main", "build_parser"]
 
@@ -52,6 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
     transform.add_argument("--T", type=int, default=None, help="averaging scale, 1D (default 2**J)")
     transform.add_argument("--max-order", type=int, default=2, choices=(1, 2))
     transform.add_argument("--padding", choices=("reflect", "periodic"), default="reflect")
+    transform.add_argument("--length", type=int, default=None, metavar="N",
+                           help="1D: cut every recording to its first N samples or pad it with zeros to N, so that"
+                                " files of different lengths stack (default: all must have one length)")
     transform.add_argument("--normalize", choices=("kymatio", "resolution"), default="kymatio",
                            help="1D: 'kymatio' as the 0.3.0 release (default), 'resolution' scales each filter by"
                                 " its subsampling so energies compare across resolutions")
@@ -73,8 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     synthesize.add_argument("--method", choices=("lbfgs", "adam"), default="lbfgs")
     synthesize.add_argument("--seed", type=int, default=0)
 
-    bench = commands.add_parser("bench", help="time the transforms against Kymatio 0.3.0 (same process, interleaved)")
-    bench.add_argument("--config", action="append", help="configuration name (repeatable); default: all")
+    from .commands.bench import CONFIGS
+
+    bench = commands.add_parser("bench", help="time the transforms against Kymatio 0.3.0 (same process, interleaved)",
+                                epilog="configurations: " + ", ".join(c.name for c in CONFIGS))
+    bench.add_argument("--config", action="append", help="configuration name (repeatable); default: all",
+                       choices=[c.name for c in CONFIGS], metavar="NAME")
     bench.add_argument("--repeats", type=int, default=7)
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--no-peer", action="store_true", help="time scatlab alone")
@@ -83,7 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--json", help="also write the rows to this JSON file")
     bench.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
 
-    reproduce = commands.add_parser("reproduce", help="run registered experiments and write DIR/index.html")
+    reproduce = commands.add_parser("reproduce", help="run registered experiments and write DIR/index.html",
+                                    epilog="experiments: " + ", ".join(registry.EXPERIMENTS))
     reproduce.add_argument("names", nargs="*", metavar="NAME", help="experiments to run (default: all)")
     reproduce.add_argument("--quick", action="store_true", help="the fast variant of every experiment")
     reproduce.add_argument("--out", default="results", metavar="DIR", help="output directory (default: results)")
@@ -133,7 +141,7 @@ def _phrase(exc: Exception) -> str:
 
 
 def _progress(iterable: Iterable, **kwargs) -> Iterable:
-    return tqdm(iterable, leave=False, dynamic_ncols=True, **kwargs)
+    return console_progress()(iterable, **kwargs)
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -164,14 +172,25 @@ def _import_status(module: str) -> str:
 
 def _transform(args: argparse.Namespace) -> int:
     from .commands.transform import transform_files
+    from .datasets.files import ConvertedToGrey
     from .io import atomic_savez
 
-    arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
-                             max_order=args.max_order, padding=args.padding, normalize=args.normalize,
-                             progress=_progress)
-    path = atomic_savez(args.output, **arrays)
+    output = Path(args.output)
+    if output.suffix.lower() != ".npz":
+        raise parameter_error("scatlab transform", "--output", "a file name ending in .npz (it is a NumPy archive)",
+                              args.output)
+    new_folder = not output.parent.exists()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvertedToGrey)
+        arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
+                                 max_order=args.max_order, padding=args.padding, normalize=args.normalize,
+                                 length=args.length, progress=_progress)
+    for warning in caught:
+        print(f"note: {warning.message}", file=sys.stderr)
+    path = atomic_savez(output, **arrays)
     shape = arrays["coefficients"].shape
-    print(f"wrote {path}: coefficients {shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")
+    created = f" (created the folder {output.parent})" if new_folder else ""
+    print(f"wrote {path}{created}: coefficients {shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")
     return 0
 
 
@@ -211,15 +230,26 @@ def _options(pairs: list[str]) -> dict[str, str]:
     return options
 
 
+def _summary_line(record: dict) -> str:
+    """One experiment's status, wall time and verdicts (or its error, or how to get its data)."""
+    seconds = record["wall_time_s"]
+    line = f"  {record['experiment']}: {record['status']} in {seconds:.0f} s" if seconds >= 10 else \
+        f"  {record['experiment']}: {record['status']} in {seconds:.1f} s"
+    if record["status"] != "ok":
+        return f"{line}: {record['error']}"
+    counts = collections.Counter(v["verdict"] for v in record.get("verdicts") or [])
+    return line + (": " + ", ".join(f"{n} {verdict}" for verdict, n in counts.items()) if counts else "")
+
+
 def _reproduce(args: argparse.Namespace) -> int:
     from .report import build_report
 
     names = experiment_names(args.names)
     records = reproduce(names, args.out, quick=args.quick, seed=args.seed, progress=_progress,
                         options=_options(args.options), resume=args.resume)
+    print("\nsummary:")
     for record in records:
-        line = f"{record['experiment']}: {record['status']} in {record['wall_time_s']:.1f} s"
-        print(line if record["status"] == "ok" else f"{line}: {record['error']}")
+        print(_summary_line(record))
     if is_main_process():  # under torchrun, rank 0 alone writes the report
         print(f"report: {build_report(args.out, order=registry.EXPERIMENTS)}")
     failed = [record for record in records if record["status"] == "failed"]

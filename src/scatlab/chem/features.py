@@ -11,13 +11,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..errors import DataError, InvalidParameterError, ShapeError
+from ..errors import DataError, ShapeError
 from ..io.atomic import atomic_write, atomic_write_json
 from ..runtime import local_device, shard_of
 from ..nn.harmonic3d import HarmonicScattering3D
@@ -105,6 +104,10 @@ class Featurizer:
         return np.concatenate(out) if out else np.zeros((0, 3 * len(self.scattering.meta)))
 
 
+BATCH = 16
+"""Molecules per scattering call (and per step of the progress bar)."""
+
+
 def _chunk_path(directory: Path, i: int) -> Path:
     return directory / f"chunk_{i:06d}.npz"
 
@@ -134,23 +137,31 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
         todo = todo[:max_chunks]
     featurizer = Featurizer(spec, local_device(device))
     start, done = time.perf_counter(), 0
-    for i in progress(todo, desc=f"QM9 features (rank {rank}/{world})", total=len(todo)):
-        mols = molecules[i * chunk_size:(i + 1) * chunk_size]
+    batches = [(i, b) for i in todo for b in range(i * chunk_size, min((i + 1) * chunk_size, len(molecules)), BATCH)]
+    rows: list[np.ndarray] = []
+    for i, b in progress(batches, desc=f"QM9 features, batches of {BATCH} molecules (rank {rank}/{world})",
+                         total=len(batches)):
+        end = min(b + BATCH, (i + 1) * chunk_size, len(molecules))
+        mols = molecules[b:end]
         errors = [featurizer.fit_error(m) for m in mols]
         bad = [k for k, e in enumerate(errors) if e]
         if bad and not skip_bad:
             raise ShapeError(errors[bad[0]] + f" ({len(bad)} molecule(s) of chunk {i} do not fit; pass"
                              " skip_bad=True to leave them out).")
+        batch_rows = np.full((len(mols), 3 * len(featurizer.scattering.meta)), np.nan)
         good = [m for m, e in zip(mols, errors) if not e]
-        rows = np.full((len(mols), 3 * len(featurizer.scattering.meta)), np.nan)
-        rows[[k for k, e in enumerate(errors) if not e]] = featurizer(good)
-        chunk_ids = ids[i * chunk_size:(i + 1) * chunk_size]
-
-        def write(file, rows=rows, chunk_ids=chunk_ids):
-            np.savez(file, features=rows, ids=chunk_ids)
-
-        atomic_write(_chunk_path(directory, i), write)
+        if good:
+            batch_rows[[k for k, e in enumerate(errors) if not e]] = featurizer(good, batch_size=BATCH)
+        rows.append(batch_rows)
         done += len(mols)
+        if end == min((i + 1) * chunk_size, len(molecules)):  # the chunk's last batch: write it
+            chunk_rows, rows = np.concatenate(rows), []
+            chunk_ids = ids[i * chunk_size:(i + 1) * chunk_size]
+
+            def write(file, chunk_rows=chunk_rows, chunk_ids=chunk_ids):
+                np.savez(file, features=chunk_rows, ids=chunk_ids)
+
+            atomic_write(_chunk_path(directory, i), write)
     return dict(computed=len(todo), cached=len(mine) - len(todo), seconds=time.perf_counter() - start, molecules=done)
 
 

@@ -32,6 +32,7 @@ def transform_files(
     max_order: int = 2,
     padding: str = "reflect",
     normalize: str = "kymatio",
+    length: int | None = None,
     progress: Callable[..., Iterable] = lambda iterable, **_: iterable,
 ) -> dict[str, np.ndarray]:
     r"""Read every file and apply one scattering transform to all of them.
@@ -45,6 +46,9 @@ def transform_files(
     J, L, Q, T, max_order, padding, normalize
         Parameters of :class:`scatlab.Scattering1D` (J, Q, T, normalize) or
         :class:`scatlab.Scattering2D` (J, L).
+    length : int, optional
+        1D only: cut every signal to its first ``length`` samples, or pad it with zeros at its end,
+        so that recordings of different lengths stack (None: all must have one length).
     progress : callable
         ``progress(iterable, desc=..., total=...)`` wrapping the loop over files (e.g. ``tqdm``).
 
@@ -57,6 +61,8 @@ def transform_files(
     """
     if kind not in KINDS:
         raise parameter_error("transform_files", "kind", "one of " + ", ".join(KINDS), kind)
+    if length is not None and (isinstance(length, bool) or not isinstance(length, int) or length < 1):
+        raise parameter_error("transform_files", "length", "a positive number of samples or None", length)
     paths = [Path(p) for p in paths]
     if not paths:
         raise DataError("No input file was given. Pass one or more WAV, image or .npy files.")
@@ -64,6 +70,8 @@ def transform_files(
     for path in progress(paths, desc="transform", total=len(paths)):
         signal, rate = read_signal(path)
         signal_kind = f"{signal.ndim}d"
+        if length is not None and signal.ndim == 1:
+            signal = np.pad(signal[:length], (0, max(length - len(signal), 0)))
         if kind != "auto" and signal_kind != kind:
             raise DataError(f"'{path}' holds a {signal_kind.upper()} signal of shape {signal.shape}, but the kind is"
                             f" {kind!r}. Pass files of that kind, or kind 'auto'.")
@@ -71,9 +79,11 @@ def transform_files(
             first = (path, signal.shape)
             transform = _build(signal.shape, J, L, Q, T, max_order, padding, normalize)
         elif signal.shape != first[1]:
+            fix = ("set 'length' to cut or zero-pad every recording to one length" if signal.ndim == 1
+                   else "crop or resize them")
             raise DataError(
                 f"'{path}' has shape {signal.shape} but '{first[0]}' has shape {first[1]}: all inputs of one"
-                " call must share one shape. Crop or resize them, or run one call per shape."
+                f" call must share one shape. To fix it, {fix}, or run one call per shape."
             )
         if rate is not None:
             rates.add(rate)

@@ -21,6 +21,15 @@ ARRAY_SUFFIXES = (".npy",)
 _SUPPORTED = ", ".join(IMAGE_SUFFIXES + AUDIO_SUFFIXES + ARRAY_SUFFIXES)
 
 
+class ConvertedToGrey(UserWarning):
+    """A colour image was read as grey levels."""
+
+
+def _grey_palette(image) -> bool:
+    rgb = np.asarray(image.convert("RGB"))
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+
+
 def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image file as a 2D float32 grey-level array.
 
@@ -48,6 +57,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
                 if image.mode != "F":
                     array = array.astype(np.float64) / 65535.0
             else:
+                if image.mode not in ("L", "1") and not (image.mode == "P" and _grey_palette(image)):
+                    warnings.warn(f"'{path}' is a colour image ({image.mode}): scattered as grey (ITU-R 601"
+                                  " luma).", ConvertedToGrey, stacklevel=2)
                 array = np.asarray(image.convert("L"))
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         raise DataError(

@@ -191,7 +191,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         metrics["test_rmse_kcal_mol_kernel"] = rmse["scattering + log + Gaussian kernel"]
         metrics.update({f"kernel_{key}": float(value) for key, value in kernel.items()})
     curve = (f"Learning curve: test MAE (kcal/mol) of U0 atomization energy, {len(test)} test molecules,"
-             f" grid {spec.shape} x {spec.spacing} A, J={spec.J} L={spec.L}",
+             f" grid {spec.shape} x {spec.spacing:.3g} Å, J={spec.J} L={spec.L}",
              ["training size", "used", "MAE scattering", "MAE scattering + log", "MAE atom counts",
               "RMSE scattering", "alpha scattering (CV)", "alpha scattering + log (CV)"], rows)
     final = (f"Regressions at {len(train)} training molecules (test MAE and RMSE, kcal/mol)",

@@ -23,7 +23,7 @@ def plot_filter_bank(module, ax=None):
             f" {type(module).__name__} instead; plot its filters_fourier() directly."
         )
     if ax is None:
-        _, ax = plt.subplots(figsize=(6, 3.5))
+        _, ax = plt.subplots(figsize=(6, 3.5), layout="constrained")
     lp = module.littlewood_paley()
     bounds = module.frame_bounds()
     if lp.ndim == 1:

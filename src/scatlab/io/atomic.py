@@ -14,6 +14,8 @@ from typing import IO, Any
 
 import numpy as np
 
+from ..errors import DataError
+
 __all__ = ["atomic_write", "atomic_write_bytes", "atomic_write_text", "atomic_write_json", "atomic_savez"]
 
 
@@ -24,6 +26,12 @@ def atomic_write(path: str | os.PathLike, write: Callable[[IO[bytes]], None]) ->
     ``path`` is left untouched. The new file gets the usual permissions (0o666 minus the umask).
     """
     path = Path(path)
+    blocking = next((p for p in [path.parent, *path.parent.parents] if p.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise DataError(f"Cannot write '{path}': '{blocking}' is a file, not a folder. Choose an output path whose"
+                        " folders are folders (or remove that file).")
+    if path.is_dir():
+        raise DataError(f"Cannot write '{path}': it is a folder. Give a file name inside it.")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -128,7 +128,8 @@ def summarize(results: dict[tuple[str, int, int], dict], models: tuple[str, ...]
             metrics[f"accuracy_mean_{key}"] = float(acc.mean())
             metrics[f"accuracy_std_{key}"] = float(acc.std())
             metrics[f"seconds_mean_{key}"] = float(np.mean([r["seconds"] for r in runs]))
-            row.append(f"{acc.mean():.2f} ± {acc.std():.2f} ({len(acc)})")
+            row.append(f"{acc.mean():.2f} ± {acc.std():.2f} ({len(acc)} seeds)" if len(acc) > 1
+                       else f"{acc.mean():.2f} (1 seed)")
         rows.append(row)
     for model in models:
         metrics[f"parameters_{model.replace('-', '_')}"] = float(next(
