@@ -24,7 +24,7 @@ LAYERS = [
     {"nn"},                                                # the transforms as torch modules
     {"testing", "numpy_api", "chem", "synthesis", "networks"},  # built on the transforms
     {"sklearn", "datasets"},                               # scikit-learn adapter; every data reader
-    {"learning"},                                          # features, classifiers, regression, training
+    {"learning", "generation"},                            # features, classifiers, regression, training; samplers
     {"theory"},                                            # measurement tools of the theory lab
     {"experiments"},                                       # one module per reproduced result
     {"reproduce", "report"},                               # running and recording experiments; the HTML report
