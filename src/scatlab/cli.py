@@ -104,6 +104,19 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.add_argument("--set", action="append", default=[], dest="options", metavar="KEY=VALUE",
                            help="change a field of the experiments' Config, e.g. --set data_dir=DIR (MNIST or CIFAR-10"
                                 " files) or --set train_sizes=1000,60000; repeatable")
+    archive = commands.add_parser("archive", help="keep finished runs in the results archive (for RESULTS.md)",
+                                  description="Copy RUN_DIR/NAME/results.json and its figures into ARCHIVE/NAME,"
+                                              " replacing an earlier archived run of NAME (its NOTES.md is kept).")
+    archive.add_argument("run_dir", metavar="RUN_DIR", help="the --out directory of `scatlab reproduce`")
+    archive.add_argument("names", nargs="+", metavar="NAME", help="experiments to archive")
+    archive.add_argument("--to", default="archive", metavar="ARCHIVE", help="the archive folder (default: archive)")
+
+    results = commands.add_parser("results", help="write RESULTS.md from the results archive",
+                                  description="Generate RESULTS.md from ARCHIVE/*/results.json (and NOTES.md).")
+    results.add_argument("--archive", default="archive", metavar="ARCHIVE", help="the archive folder (default: archive)")
+    results.add_argument("-o", "--output", default="RESULTS.md", metavar="FILE")
+    results.add_argument("--check", action="store_true",
+                         help="write nothing; exit 1 if FILE differs from what the archive generates")
     return parser
 
 
@@ -113,7 +126,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         return {"info": _info, "transform": _transform, "synthesize": _synthesize, "bench": _bench,
-                "reproduce": _reproduce}[args.command](args)
+                "reproduce": _reproduce, "archive": _archive, "results": _results}[args.command](args)
     except USER_ERRORS as exc:
         print(f"scatlab: error: {_phrase(exc)}", file=sys.stderr)
         return 2
@@ -228,6 +241,30 @@ def _options(pairs: list[str]) -> dict[str, str]:
             raise parameter_error("scatlab reproduce", "--set", "KEY=VALUE, e.g. --set epochs_full=15", pair)
         options[key.strip()] = value
     return options
+
+
+def _archive(args: argparse.Namespace) -> int:
+    from .reproduce.archive import archive_run
+
+    for name in experiment_names(args.names):
+        print(f"archived {archive_run(args.run_dir, name, args.to)}")
+    return 0
+
+
+def _results(args: argparse.Namespace) -> int:
+    from .io import atomic_write_text
+    from .report import results_markdown
+
+    text = results_markdown(args.archive, order=registry.EXPERIMENTS)
+    output = Path(args.output)
+    if args.check:
+        same = output.is_file() and output.read_text(encoding="utf-8") == text
+        print(f"{output} {'matches' if same else 'differs from'} what {args.archive} generates"
+              + ("" if same else ": run `scatlab results`"))
+        return 0 if same else 1
+    print(f"wrote {atomic_write_text(output, text)} from {len(list(Path(args.archive).glob('*/results.json')))}"
+          f" archived run(s)")
+    return 0
 
 
 def _summary_line(record: dict) -> str:

@@ -16,8 +16,9 @@ from pathlib import Path
 import jinja2
 
 from ..io.atomic import atomic_write_text
+from .format import format_duration, format_value
 
-__all__ = ["build_report", "load_results", "format_value"]
+__all__ = ["build_report", "load_results", "command_of", "experiment_view"]
 
 
 def load_results(directory: str | os.PathLike) -> list[tuple[str, dict | None, str | None]]:
@@ -42,7 +43,7 @@ def build_report(directory: str | os.PathLike, title: str = "scatlab experiments
     results = load_results(directory)
     rank = {name: i for i, name in enumerate(order)}
     results.sort(key=lambda found: (rank.get(found[0], len(rank)), found[0]))
-    experiments = [_experiment(name, record, error) for name, record, error in results]
+    experiments = [experiment_view(name, record, error) for name, record, error in results]
     claims = [dict(verdict, experiment=e["name"], anchor_id=e["anchor_id"])
               for e in experiments for verdict in e["verdicts"]]
     html = _template().render(title=title, directory=str(directory), experiments=experiments, claims=claims)
@@ -57,27 +58,9 @@ def _template() -> jinja2.Template:
     return env.get_template("report.html.j2")
 
 
-def format_value(value) -> str:
-    """A cell as text: floats to 4 significant digits (no exponent between 1e-3 and 1e6), lists joined."""
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < 1e15:
-            return f"{int(value):,}" if abs(value) >= 1e4 else str(int(value))
-        return f"{value:.4g}" if 1e-3 <= abs(value) < 1e6 else f"{value:.3e}"
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 1e4 else str(value)
-    if isinstance(value, (list, tuple)):
-        return ", ".join(format_value(v) for v in value)
-    if isinstance(value, dict):
-        return ", ".join(f"{k}={format_value(v)}" for k, v in value.items())
-    return str(value)
-
-
-def _experiment(name: str, record: dict | None, error: str | None) -> dict:
-    """The template's view of one record (missing fields get empty defaults)."""
+def experiment_view(name: str, record: dict | None, error: str | None) -> dict:
+    """A template's view of one record: its fields with empty defaults, the command that made it,
+    figures with captions and alt text, provenance as text."""
     record = record or {}
     status = "unreadable" if error else str(record.get("status", "unknown"))
     figures = [{"src": f"{name}/{figure}", "caption": _caption(figure),
@@ -85,19 +68,20 @@ def _experiment(name: str, record: dict | None, error: str | None) -> dict:
     return {
         "name": name, "anchor_id": f"x-{name}", "status": status, "error": error or record.get("error"),
         "traceback": record.get("traceback"), "missing_data": record.get("missing_data"),
-        "command": _command(name, record), "verdicts": list(record.get("verdicts") or []),
+        "command": command_of(name, record), "verdicts": list(record.get("verdicts") or []),
         "notes": list(record.get("notes") or []), "figures": figures, "tables": list(record.get("tables") or []),
         "selections": list(record.get("selections") or []), "metrics": dict(record.get("metrics") or {}),
         "config": dict(record.get("config") or {}), "versions": dict(record.get("versions") or {}),
         "provenance": {"commit": (record.get("git_commit") or "-")[:12], "date": record.get("date", "-"),
                        "machine": _machine(record.get("machine") or {}),
-                       "wall time": _duration(record.get("wall_time_s")), "seed": record.get("seed", "-"),
+                       "wall time": format_duration(record.get("wall_time_s")), "seed": record.get("seed", "-"),
                        "mode": "quick" if record.get("quick") else "full"},
-        "wall": _duration(record.get("wall_time_s")),
+        "wall": format_duration(record.get("wall_time_s")),
     }
 
 
-def _command(name: str, record: dict) -> str:
+def command_of(name: str, record: dict) -> str:
+    """The command line that reproduces the record: name, --quick, --seed and every --set."""
     parts = ["scatlab reproduce", name] + (["--quick"] if record.get("quick") else [])
     if record.get("seed") not in (None, 0):
         parts.append(f"--seed {record['seed']}")
@@ -113,12 +97,3 @@ def _machine(machine: dict) -> str:
     if not machine:
         return "-"
     return f"{machine.get('platform', '?')}, {machine.get('cpus', '?')} CPUs, {machine.get('torch_threads', '?')} threads"
-
-
-def _duration(seconds) -> str:
-    if not isinstance(seconds, (int, float)):
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s" if minutes < 60 else f"{minutes // 60} h {minutes % 60:02d} min"
