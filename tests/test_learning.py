@@ -49,6 +49,21 @@ def test_fmnist_linear_quick(tmp_path):
     assert "order2_gain_J2_o2_log_logistic_n300" in m
     header = result.tables[0][1]
     assert header[0] == "training size" and [row[0] for row in result.tables[0][2]] == [100, 300]
+    chosen = {s.what: s for s in result.selections}
+    headline = chosen["headline representation (logistic, n = 300)"]  # chosen on validation, not on test
+    assert headline.chosen in ("J2-o1-log", "J2-o2-log") and headline.scores[headline.grid.index(headline.chosen)] \
+        == max(headline.scores)
+    assert m["test_accuracy"] == 100 - m[f"test_error_{headline.chosen.replace('-', '_')}_logistic_n300"]
+    penalty = chosen["C of J2-o2-log / logistic, n = 300"]
+    assert penalty.grid == [0.1, 1.0] and penalty.chosen == penalty.grid[int(np.argmax(penalty.scores))]
+
+
+def test_fmnist_linear_validation_is_held_out_of_every_training_subset():
+    labels = np.repeat(np.arange(10), 600)
+    cfg = dataclasses.replace(fmnist_linear.Config.quick(), n_validation=500)
+    rest, validation = fmnist_linear._split(labels, cfg)
+    assert len(validation) == 500 and np.bincount(labels[validation]).tolist() == [50] * 10
+    assert not set(rest) & set(validation) and len(rest) + len(validation) == len(labels)
 
 
 @needs_fmnist
@@ -448,7 +463,7 @@ def test_experiments_run_on_cifar_format_files(tmp_path, module):
     write_cifar_from_fashion(data)
     cfg = dataclasses.replace(module.Config.quick(), data_dir=str(data), n_test=100)
     if module is fmnist_linear:
-        cfg = dataclasses.replace(cfg, train_sizes=(100, 300), classifiers=("logistic",))
+        cfg = dataclasses.replace(cfg, train_sizes=(100, 300), classifiers=("logistic",), n_validation=100)
     else:
         cfg = dataclasses.replace(cfg, train_sizes=(200,), epochs_small=1)
     result = module.run(cfg, tmp_path / "out", no_progress)

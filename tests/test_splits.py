@@ -24,3 +24,14 @@ def test_bad_sizes_name_the_parameter(n_train, n_validation, match):
     labels = np.repeat(np.arange(4), [30, 25, 40, 20])
     with pytest.raises(InvalidParameterError, match=match):
         train_validation_indices(labels, n_train, n_validation, seed=0)
+
+
+def test_held_out_indices_balanced_complementary_and_bounded():
+    from scatlab.learning.splits import held_out_indices
+
+    labels = np.repeat(np.arange(4), [30, 25, 40, 20])
+    rest, validation = held_out_indices(labels, 40, seed=1)
+    assert np.bincount(labels[validation]).tolist() == [10] * 4
+    assert sorted(np.concatenate([rest, validation]).tolist()) == list(range(len(labels)))
+    with pytest.raises(InvalidParameterError, match="'n_validation' = 80 .* at most 76"):
+        held_out_indices(labels, 80, seed=1)

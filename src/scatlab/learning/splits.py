@@ -13,7 +13,7 @@ import torch
 from ..errors import InvalidParameterError
 from .regimes import image_tensors
 
-__all__ = ["train_validation_indices", "train_validation_test"]
+__all__ = ["held_out_indices", "train_validation_indices", "train_validation_test"]
 
 
 def train_validation_indices(labels: np.ndarray, n_train: int, n_validation: int,
@@ -40,6 +40,22 @@ def train_validation_indices(labels: np.ndarray, n_train: int, n_validation: int
     train = np.sort(np.concatenate([p[:k_train] for p in per_class]))
     validation = np.sort(np.concatenate([p[k_train:k_train + k_val] for p in per_class]))
     return train, validation
+
+
+def held_out_indices(labels: np.ndarray, n_validation: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(every other index, a class-balanced validation set of ``n_validation`` indices) of ``labels``;
+    each class keeps at least one image outside the validation set."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    k = n_validation // len(classes)
+    smallest = min(int((labels == c).sum()) for c in classes)
+    if n_validation < len(classes) or k * len(classes) != n_validation or k >= smallest:
+        raise InvalidParameterError(
+            f"'n_validation' = {n_validation} must be a positive multiple of the {len(classes)} classes and leave"
+            f" images to train on: at most {(smallest - 1) * len(classes)} here (the smallest class has {smallest}).")
+    rng = np.random.default_rng(seed)
+    validation = np.sort(np.concatenate([rng.permutation(np.flatnonzero(labels == c))[:k] for c in classes]))
+    return np.setdiff1d(np.arange(len(labels)), validation), validation
 
 
 def train_validation_test(data_dir: str | Path, n_train: int, n_validation: int, n_test: int,
