@@ -128,6 +128,24 @@ def test_mean_width_standard_error_is_honest():
     assert 1 / 1.5 < spread / mean_se < 1.5
 
 
+def test_secant_width_known_cases():
+    two = torch.tensor([[0.0, 0.0, 0.0], [1.0, 2.0, 2.0]])
+    w = rn.secant_half_width(two, draws=20_000, seed=0)  # S = {+-u}: E|<g, u>| = sqrt(2 / pi)
+    assert abs(w.width - math.sqrt(2 / math.pi)) < 4 * w.stderr
+    generator = torch.Generator().manual_seed(1)
+    basis, _ = torch.linalg.qr(torch.randn(30, 3, generator=generator, dtype=torch.float64))
+    plane = torch.randn(150, 3, generator=generator, dtype=torch.float64) @ basis.T  # secants fill the 3-dim sphere
+    w3 = rn.secant_half_width(plane, draws=400, seed=2)
+    assert w3.width == pytest.approx(rn.l2_ball_mean_width(3) / 2, rel=0.03)
+    assert w3.width <= rn.l2_ball_mean_width(3) / 2 + 4 * w3.stderr  # never above the whole sphere's
+    # the brute-force secant set agrees
+    i, j = torch.triu_indices(40, 40, 1)
+    few = plane[:40]
+    secants = (few[i] - few[j]) / (few[i] - few[j]).norm(dim=1, keepdim=True)
+    brute = rn.gaussian_mean_width(torch.cat([secants, -secants]), draws=300, seed=5).width / 2
+    assert rn.secant_half_width(few, draws=300, seed=5).width == pytest.approx(brute, rel=1e-9)
+
+
 def test_ball_widths_closed_forms():
     assert rn.l2_ball_mean_width(1) == pytest.approx(2 * math.sqrt(2 / math.pi))
     assert rn.l1_ball_mean_width(1) == pytest.approx(2 * math.sqrt(2 / math.pi), rel=1e-7)
@@ -166,7 +184,8 @@ def test_pca_dimension_of_a_subspace_and_mle_of_a_cube():
     embed, _ = torch.linalg.qr(torch.randn(40, 5, generator=generator, dtype=torch.float64))
     cube = torch.rand(2000, 5, generator=generator, dtype=torch.float64) @ embed.T
     assert rn.mle_intrinsic_dimension(cube, k=10) == pytest.approx(5.0, rel=0.15)
-    line = torch.rand(1000, 1, generator=generator, dtype=torch.float64) * torch.randn(1, 40, generator=generator, dtype=torch.float64)
+    direction = torch.randn(1, 40, generator=generator, dtype=torch.float64)
+    line = torch.rand(1000, 1, generator=generator, dtype=torch.float64) * direction
     assert rn.mle_intrinsic_dimension(line, k=10) == pytest.approx(1.0, rel=0.1)
 
 
@@ -209,6 +228,7 @@ def test_gradient_inversion_recovers_an_expansive_network_input():
     (lambda: rn.gaussian_mean_width(torch.randn(4, 3), draws=0), "'draws'"),
     (lambda: rn.gaussian_mean_width(torch.zeros(2, 3), normalize=True), "zero point"),
     (lambda: rn.l2_ball_mean_width(0), "'d'"),
+    (lambda: rn.secant_half_width(torch.ones(3, 2)), "duplicated"),
     (lambda: rn.gordon_distortion_bound(1.0, 0), "'m'"),
     (lambda: rn.pca_dimension(torch.randn(5, 3), energy=0.0), "'energy'"),
     (lambda: rn.mle_intrinsic_dimension(torch.randn(5, 3), k=10), "k < the number of points"),

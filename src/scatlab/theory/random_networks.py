@@ -31,7 +31,7 @@ from ..errors import InvalidParameterError, ShapeError
 
 __all__ = [
     "RandomGaussianNetwork", "relu_angle_map", "iterated_angle_map", "relu_expected_sq_distance", "pair_angles",
-    "distance_ratios", "MeanWidth", "gaussian_mean_width", "l2_ball_mean_width", "l1_ball_mean_width",
+    "distance_ratios", "MeanWidth", "gaussian_mean_width", "secant_half_width", "l2_ball_mean_width", "l1_ball_mean_width",
     "gordon_distortion_bound", "pca_dimension", "mle_intrinsic_dimension", "invert_layerwise", "invert_gradient",
 ]
 
@@ -40,7 +40,8 @@ ACTIVATIONS = ("relu", "linear")
 
 def _positive_int(value, name: str, owner: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidParameterError(f"The '{name}' parameter of {owner} must be an integer >= 1. Got {value!r} instead.")
+        raise InvalidParameterError(f"The '{name}' parameter of {owner} must be an integer >= 1."
+                                    f" Got {value!r} instead.")
     return int(value)
 
 
@@ -262,13 +263,43 @@ def gaussian_mean_width(points, *, draws: int = 1000, seed: int = 0, normalize: 
             raise InvalidParameterError("gaussian_mean_width(normalize=True) got a zero point; drop it.")
         x = x / norms
     generator = torch.Generator().manual_seed(seed)
-    spans = []
+    spans = []  # g drawn row by row: the same vectors whatever the chunk
     for start in range(0, draws, chunk):
-        g = torch.randn(x.shape[1], min(chunk, draws - start), generator=generator, dtype=torch.float64)
+        g = torch.randn(min(chunk, draws - start), x.shape[1], generator=generator, dtype=torch.float64).T
         projections = x @ g.to(x.device)
         spans.append((projections.max(dim=0).values - projections.min(dim=0).values).cpu())
     spans = torch.cat(spans)
     return MeanWidth(float(spans.mean()), float(spans.std() / math.sqrt(draws)), draws)
+
+
+def secant_half_width(points, *, draws: int = 1000, seed: int = 0, chunk: int = 32) -> MeanWidth:
+    r"""Gordon's width :math:`w(S) = E\sup_{u \in S}\langle g, u\rangle` of the normalized secants of a finite set.
+
+    :math:`S = \{\pm (x_i - x_j)/\|x_i - x_j\| : i \ne j\}` (symmetric, on the unit sphere): the set
+    whose width controls how uniformly a Gaussian map keeps the distances between the points
+    (:func:`gordon_distortion_bound`). Computed without forming S: for each g,
+    :math:`\max_{i \ne j}|p_i - p_j| / \|x_i - x_j\|` with :math:`p = Xg`. A d-dimensional subspace
+    sampled densely gives :math:`E\|g_d\| \approx \sqrt d`; N generic points give at most about
+    :math:`\sqrt{2\log N^2}`. Monte Carlo standard error as in :func:`gaussian_mean_width`.
+    """
+    x = _matrix(points, "points", "secant_half_width").double()
+    draws = _positive_int(draws, "draws", "secant_half_width")
+    if len(x) < 2 or draws < 2:
+        raise InvalidParameterError("secant_half_width needs at least 2 points and 'draws' >= 2.")
+    distances = torch.cdist(x, x)
+    off = ~torch.eye(len(x), dtype=torch.bool, device=x.device)
+    if bool((distances[off] <= 0).any()):
+        raise InvalidParameterError("secant_half_width got duplicated points; drop them.")
+    inverse = torch.where(off, 1.0 / distances.clamp_min(1e-300), torch.zeros_like(distances))
+    generator = torch.Generator().manual_seed(seed)
+    sups = []
+    for start in range(0, draws, chunk):
+        g = torch.randn(min(chunk, draws - start), x.shape[1], generator=generator, dtype=torch.float64).T
+        p = x @ g.to(x.device)  # (N, c)
+        ratio = (p[:, None, :] - p[None, :, :]).abs() * inverse[:, :, None]
+        sups.append(ratio.amax(dim=(0, 1)).cpu())
+    sups = torch.cat(sups)
+    return MeanWidth(float(sups.mean()), float(sups.std() / math.sqrt(draws)), draws)
 
 
 def l2_ball_mean_width(d: int) -> float:
