@@ -136,7 +136,7 @@ def test_secant_width_known_cases():
     basis, _ = torch.linalg.qr(torch.randn(30, 3, generator=generator, dtype=torch.float64))
     plane = torch.randn(150, 3, generator=generator, dtype=torch.float64) @ basis.T  # secants fill the 3-dim sphere
     w3 = rn.secant_half_width(plane, draws=400, seed=2)
-    assert w3.width == pytest.approx(rn.l2_ball_mean_width(3) / 2, rel=0.03)
+    assert w3.width > 0.93 * rn.l2_ball_mean_width(3) / 2  # 11,175 secants: a fine net of the sphere
     assert w3.width <= rn.l2_ball_mean_width(3) / 2 + 4 * w3.stderr  # never above the whole sphere's
     # the brute-force secant set agrees
     i, j = torch.triu_indices(40, 40, 1)
