@@ -81,6 +81,16 @@ def test_expected_sq_distance_against_monte_carlo_and_identity():
     assert float(ones) == pytest.approx(1.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("activation", ["relu", "linear"])
+def test_pairwise_ratios_match_the_pair_by_pair_ones(activation):
+    x = torch.randn(12, 9, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    net = rn.RandomGaussianNetwork(9, (50,), activation=activation, seed=1, dtype=torch.float64)
+    fx = net(x)
+    i, j = torch.triu_indices(12, 12, 1)
+    torch.testing.assert_close(rn.pairwise_distance_ratios(x, fx, activation),
+                               rn.distance_ratios(x[i], x[j], fx[i], fx[j], activation))
+
+
 def test_pair_angles_exact_small_cases():
     a = torch.tensor([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]])
     b = torch.tensor([[0.0, 2.0], [-3.0, 0.0], [2.0, 2.0], [1.0, 0.0]])
@@ -229,6 +239,7 @@ def test_gradient_inversion_recovers_an_expansive_network_input():
     (lambda: rn.gaussian_mean_width(torch.zeros(2, 3), normalize=True), "zero point"),
     (lambda: rn.l2_ball_mean_width(0), "'d'"),
     (lambda: rn.secant_half_width(torch.ones(3, 2)), "duplicated"),
+    (lambda: rn.pairwise_distance_ratios(torch.ones(3, 2), torch.ones(3, 2)), "equal rows"),
     (lambda: rn.gordon_distortion_bound(1.0, 0), "'m'"),
     (lambda: rn.pca_dimension(torch.randn(5, 3), energy=0.0), "'energy'"),
     (lambda: rn.mle_intrinsic_dimension(torch.randn(5, 3), k=10), "k < the number of points"),

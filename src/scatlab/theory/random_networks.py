@@ -31,7 +31,7 @@ from ..errors import InvalidParameterError, ShapeError
 
 __all__ = [
     "RandomGaussianNetwork", "relu_angle_map", "iterated_angle_map", "relu_expected_sq_distance", "pair_angles",
-    "distance_ratios", "MeanWidth", "gaussian_mean_width", "secant_half_width", "l2_ball_mean_width", "l1_ball_mean_width",
+    "distance_ratios", "pairwise_distance_ratios", "MeanWidth", "gaussian_mean_width", "secant_half_width", "l2_ball_mean_width", "l1_ball_mean_width",
     "gordon_distortion_bound", "pca_dimension", "mle_intrinsic_dimension", "invert_layerwise", "invert_gradient",
 ]
 
@@ -225,6 +225,37 @@ def distance_ratios(x, y, fx, fy, activation: str = "relu") -> torch.Tensor:
     if bool((expected <= 1e-12 * ((x**2).sum(dim=1) + (y**2).sum(dim=1))).any()):
         raise InvalidParameterError("distance_ratios got a pair with zero expected distance (x == y); drop it.")
     return (fx - fy).norm(dim=1) / expected.sqrt()
+
+
+def pairwise_distance_ratios(x, fx, activation: str = "relu") -> torch.Tensor:
+    """:func:`distance_ratios` over all pairs i < j of the rows of x (N, ...) and their images fx (N, ...).
+
+    Computed from the Gram matrices (no (N^2, n) pair arrays); returns the N(N-1)/2 ratios in the
+    order of ``torch.triu_indices(N, N, 1)``.
+    """
+    if activation not in ACTIVATIONS:
+        raise InvalidParameterError(f"The 'activation' parameter of pairwise_distance_ratios must be one of"
+                                    f" {ACTIVATIONS}. Got {activation!r} instead.")
+    x = _matrix(x, "x", "pairwise_distance_ratios").double()
+    fx = _matrix(fx, "fx", "pairwise_distance_ratios").double()
+    if len(x) != len(fx) or len(x) < 2:
+        raise ShapeError("pairwise_distance_ratios needs x and fx with the same number N >= 2 of rows.")
+    i, j = torch.triu_indices(len(x), len(x), 1, device=x.device)
+    measured = torch.cdist(fx, fx)[i, j]
+    gram = x @ x.T
+    sq = gram.diagonal()
+    if activation == "linear":
+        expected = (sq[i] + sq[j] - 2 * gram[i, j]).clamp_min(0)
+    else:
+        norms = sq.clamp_min(0).sqrt()
+        cos = (gram[i, j] / (norms[i] * norms[j]).clamp_min(1e-300)).clamp(-1, 1)
+        theta = torch.arccos(cos)
+        k = (torch.sin(theta) + (math.pi - theta) * cos) / math.pi
+        expected = (sq[i] + sq[j] - 2 * norms[i] * norms[j] * k).clamp_min(0)
+    if bool((expected <= 1e-12 * (sq[i] + sq[j])).any()):
+        raise InvalidParameterError("pairwise_distance_ratios got two equal rows (zero expected distance); drop"
+                                    " duplicates.")
+    return measured / expected.sqrt()
 
 
 # --------------------------------------------------------------------------- mean width
