@@ -229,7 +229,7 @@ def _sets(data: dict, cfg: Config, progress: Progress) -> dict:
 def _measure_set(x: torch.Tensor, cfg: Config) -> dict:
     """Dimensions, widths, and per width the largest linear / ReLU distortion over all pairs of x."""
     i, j = torch.triu_indices(len(x), len(x), 1, device=x.device)
-    row = {"points": len(x), "pca95": rn.pca_dimension(x, 0.95), "mle": rn.mle_intrinsic_dimension(x, 10),
+    row = {"points": len(x), "pca95": rn.pca_dimension(x, 0.95), "mle": rn.mle_intrinsic_dimension(x, min(10, len(x) - 1)),
            "secant": rn.secant_half_width(x, draws=cfg.width_draws, seed=cfg.seed + 4),
            "width": rn.gaussian_mean_width(x, draws=cfg.width_draws, seed=cfg.seed + 5, normalize=True),
            "linear": [], "relu": [], "gordon": [], "relu_mean": []}
