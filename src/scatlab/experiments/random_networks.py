@@ -229,7 +229,8 @@ def _sets(data: dict, cfg: Config, progress: Progress) -> dict:
 def _measure_set(x: torch.Tensor, cfg: Config) -> dict:
     """Dimensions, widths, and per width the largest linear / ReLU distortion over all pairs of x."""
     i, j = torch.triu_indices(len(x), len(x), 1, device=x.device)
-    row = {"points": len(x), "pca95": rn.pca_dimension(x, 0.95), "mle": rn.mle_intrinsic_dimension(x, min(10, len(x) - 1)),
+    row = {"points": len(x), "pca95": rn.pca_dimension(x, 0.95),
+           "mle": rn.mle_intrinsic_dimension(x, min(10, len(x) - 1)),
            "secant": rn.secant_half_width(x, draws=cfg.width_draws, seed=cfg.seed + 4),
            "width": rn.gaussian_mean_width(x, draws=cfg.width_draws, seed=cfg.seed + 5, normalize=True),
            "linear": [], "relu": [], "gordon": [], "relu_mean": []}
@@ -407,7 +408,8 @@ def _verdicts(m: dict, angles: dict, sets: dict, recovery: dict, cfg: Config) ->
     verdicts.append(Verdict(
         claim="Deep random Gaussian ReLU networks keep the metric structure of the data (Giryes et al. 2016)",
         verdict=verdict,
-        evidence=f"Spearman rank correlation of output vs input angles at width {cfg.widths[-1]}, depths 1..{cfg.depth}:"
+        evidence=f"Spearman rank correlation of output vs input angles at width {cfg.widths[-1]}, depths"
+                 f" 1..{cfg.depth}:"
                  f" {', '.join(f'{r:.3f}' for r in rho)} (criterion >= {SPEARMAN_MIN} at every depth); the mean angle"
                  f" falls from {m['angle_in_mean_deg']:.1f} to {m['angle_out_mean_deg_depth_last']:.1f} deg at depth"
                  f" {cfg.depth}, as the iterated map predicts (points draw together, their order is kept).",
@@ -652,7 +654,7 @@ def _plot_recovery(recovery: dict, cfg: Config, out_dir: Path) -> str:
 
 def _plot_recovery_examples(recovery: dict, data: dict, cfg: Config, out_dir: Path) -> str:
     ratios = list(recovery["examples"])
-    shown = [ratios[0], ratios[len(ratios) // 2], ratios[-1]]
+    shown = list(dict.fromkeys([ratios[0], ratios[len(ratios) // 2], ratios[-1]]))
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(1.6 * (1 + 2 * len(shown)), 1.7 * 4), layout="constrained")

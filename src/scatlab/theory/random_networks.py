@@ -31,7 +31,8 @@ from ..errors import InvalidParameterError, ShapeError
 
 __all__ = [
     "RandomGaussianNetwork", "relu_angle_map", "iterated_angle_map", "relu_expected_sq_distance", "pair_angles",
-    "distance_ratios", "pairwise_distance_ratios", "MeanWidth", "gaussian_mean_width", "secant_half_width", "l2_ball_mean_width", "l1_ball_mean_width",
+    "distance_ratios", "pairwise_distance_ratios", "MeanWidth", "gaussian_mean_width", "secant_half_width",
+    "l2_ball_mean_width", "l1_ball_mean_width",
     "gordon_distortion_bound", "pca_dimension", "mle_intrinsic_dimension", "invert_layerwise", "invert_gradient",
 ]
 
