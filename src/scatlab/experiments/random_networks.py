@@ -40,7 +40,9 @@ class-balanced training images and scaled to unit norm. Networks: no bias, weigh
     held-out training images (a Selection); nothing else is tuned.
 
 Verdicts are computed from the numbers by the criteria stated in each. Measured times on this
-2-core CPU with one thread: ``--quick`` about 1 minute; the full run about 10 minutes.
+2-core CPU with one thread, shared with other jobs (load about 8): ``--quick`` 45-60 s; the full
+run 28 minutes (3 for (A), 1.5 for (B, C), the rest for (D), mostly the validation of the step
+size over 3,000 gradient steps). Nothing is trained, so nothing checkpoints.
 """
 from __future__ import annotations
 
@@ -70,7 +72,7 @@ EXACT_RATIO = 3.0  # (D) smallest per-layer expansion at which exact layer-wise 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    """Parameters of the random-networks experiment; the defaults are the full run (~10 min on CPU)."""
+    """Parameters of the random-networks experiment; the defaults are the full run (~30 min on CPU)."""
 
     data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
     n_reference: int = 2000  # class-balanced training images: the mean image and the principal directions
