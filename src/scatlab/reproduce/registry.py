@@ -26,6 +26,15 @@ ORDER: tuple[str, ...] = (
     "rotation",
     "audio",
     "qm9",
+    "lipschitz",
+    "random-networks",
+    "generalization",
+    "information",
+    "global-optimality",
+    "lazy-training",
+    "invertible",
+    "phi4",
+    "wsgm",
 )
 """The listing order of these experiments; the other discovered ones follow, alphabetically."""
 
