@@ -111,6 +111,11 @@ def test_kde_limits_and_scale():
     b = info.kde_mutual_information(3 * t, np.arange(50) % 3, noise_variance=1.8)
     c = info.kde_mutual_information(t, np.arange(50) % 3, noise_variance=0.2)
     assert b.i_xt == pytest.approx(c.i_xt) and b.i_ty == pytest.approx(c.i_ty) and a == c
+    # the grid gives the single-variance estimates, and the general mixture form with a shared variance
+    grid = info.kde_mutual_information_grid(t, np.arange(50) % 3, (0.2, 1.8))
+    assert grid[0] == pytest.approx(c) and grid[1] == pytest.approx(info.kde_mutual_information(t, np.arange(50) % 3,
+                                                                                               noise_variance=1.8))
+    assert info.pairwise_mixture_information(t, 0.2, np.arange(50) % 3) == pytest.approx(c)
 
 
 def test_pairwise_mixture_with_per_sample_variances():
@@ -190,6 +195,8 @@ def test_bad_inputs_name_the_parameter():
         info.binning_mutual_information(np.ones((10, 2)), y, bins=0)
     with pytest.raises(InvalidParameterError, match="'noise_variance'"):
         info.kde_mutual_information(np.ones((10, 2)), y, noise_variance=0.0)
+    with pytest.raises(InvalidParameterError, match="'noise_variances'"):
+        info.kde_mutual_information_grid(np.ones((10, 2)), y, ())
     with pytest.raises(InvalidParameterError, match="'bound'"):
         info.kde_mutual_information(np.ones((10, 2)), y, bound="middle")
     with pytest.raises(InvalidParameterError, match="'k'"):

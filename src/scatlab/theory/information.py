@@ -47,7 +47,8 @@ from torch import nn
 from ..errors import DataError, InvalidParameterError, ShapeError, parameter_error
 
 __all__ = ["PlanePoint", "entropy_bits", "bin_activations", "binning_mutual_information",
-           "pairwise_mixture_information", "kde_mutual_information", "ksg_mutual_information",
+           "pairwise_mixture_information", "kde_mutual_information", "kde_mutual_information_grid",
+           "ksg_mutual_information",
            "gaussian_mutual_information", "layer_activations"]
 
 LN2 = math.log(2.0)
@@ -244,14 +245,31 @@ def kde_mutual_information(t, y, *, noise_variance: float = 0.1, bound: str = "u
     ``noise_variance`` = :math:`\sigma^2` (Saxe et al. use 0.1 on tanh and ReLU units).
     I(T~;Y) is the difference of the bounds on H(T~) and H(T~|Y), not itself a bound.
     """
-    if isinstance(noise_variance, bool) or not isinstance(noise_variance, (int, float)) or not noise_variance > 0 \
-            or not math.isfinite(noise_variance):
-        raise parameter_error("kde_mutual_information", "noise_variance", "a finite number > 0", noise_variance)
+    return kde_mutual_information_grid(t, y, (noise_variance,), bound=bound)[0]
+
+
+def kde_mutual_information_grid(t, y, noise_variances: Sequence[float], *, bound: str = "upper") -> list[PlanePoint]:
+    """:func:`kde_mutual_information` for several noise variances, the pairwise distances computed once."""
+    owner = "kde_mutual_information"
+    noise_variances = tuple(noise_variances)
+    for value in noise_variances:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+            raise parameter_error(owner, "noise_variance", "a finite number > 0", value)
+    if not noise_variances:
+        raise parameter_error(owner, "noise_variances", "a non-empty sequence of numbers > 0", noise_variances)
     if bound not in ("upper", "lower"):
-        raise parameter_error("kde_mutual_information", "bound", "'upper' or 'lower'", bound)
-    t = _as_samples("kde_mutual_information", "t", t)
-    return pairwise_mixture_information(t, float(noise_variance), y,
-                                        distance="kl" if bound == "upper" else "bhattacharyya")
+        raise parameter_error(owner, "bound", "'upper' or 'lower'", bound)
+    t = torch.as_tensor(_as_samples(owner, "t", t))
+    y = _as_labels(owner, y, len(t))
+    squared = torch.cdist(t, t).square()
+    groups = [torch.as_tensor(np.flatnonzero(y == label)) for label in np.unique(y)]
+    points = []
+    for variance in noise_variances:
+        divergence = squared / ((2 if bound == "upper" else 8) * variance)
+        h = _mixture_term(divergence)
+        h_given_y = sum(len(g) / len(y) * _mixture_term(divergence[g][:, g]) for g in groups)
+        points.append(PlanePoint(float(h), float(h - h_given_y)))
+    return points
 
 
 # --------------------------------------------------------------------------------------- KSG
