@@ -25,11 +25,13 @@ def test_record_fields(tiny_run):
     out, result = tiny_run
     record = checked(result, out)  # raises on non-finite metrics, missing figures, invalid verdicts or selections
     assert all(math.isfinite(v) for v in record["metrics"].values())
-    assert len(record["figures"]) == 6 and all((out / name).read_bytes()[:4] == b"\x89PNG" for name in record["figures"])
+    assert len(record["figures"]) == 6
+    assert all((out / name).read_bytes()[:4] == b"\x89PNG" for name in record["figures"])
     assert {v["verdict"] for v in record["verdicts"]} <= {"holds", "partially", "does not hold", "not tested"}
     assert len(record["verdicts"]) == 5
     whats = [s["what"] for s in record["selections"]]
-    assert whats == ["learning rate of the tanh information-plane MLP", "learning rate of the relu information-plane MLP",
+    assert whats == ["learning rate of the tanh information-plane MLP",
+                     "learning rate of the relu information-plane MLP",
                      "VIB (beta, learning rate)", "baseline (weight decay, learning rate)"]
     m = record["metrics"]
     # the estimates are in [0, log2 n] and the VIB's variational bound is positive

@@ -46,9 +46,9 @@ Protocol
     per coordinate.
 
 Time (this 2-core CPU, one thread): quick about 40 s of CPU (2.5-5 minutes of wall time while
-other jobs share the machine); the full run about 50 minutes of wall time under the same load
-(about 4 s per information-plane epoch, most of it the KDE on 1,000 points, 4 x 100 epochs; 14
-bottleneck trainings of 50 epochs).
+other jobs share the machine); the full run 21 minutes of wall time measured under the same load
+(about 2-4 s per information-plane epoch, most of it the KDE on 1,000 points, 4 x 100 epochs;
+14 bottleneck trainings of 50 epochs).
 """
 from __future__ import annotations
 
@@ -247,7 +247,8 @@ def _information_plane(cfg: Config, checkpoints: Path, device: torch.device, pro
             drop = (peak - final) / peak if peak > 0 else 0.0
             compressed = drop > cfg.compression_threshold
             fitted = i_ty[-1] - i_ty[0] > cfg.fitting_threshold * h_y
-            flags[(nl, estimator)] = {"compressed": compressed, "fitted": fitted, "drop": drop, "peak_epoch": peak_epoch,
+            flags[(nl, estimator)] = {"compressed": compressed, "fitted": fitted, "drop": drop,
+                                      "peak_epoch": peak_epoch,
                                       "fit_gain": float(i_ty[-1] - i_ty[0]), "init": float(i_xt[0]), "peak": peak,
                                       "final": final, "ity_init": float(i_ty[0]), "ity_final": float(i_ty[-1])}
             saturated = float(np.mean([[p[0] >= 0.99 * log_n for p in epoch] for epoch in series]))
@@ -260,7 +261,8 @@ def _information_plane(cfg: Config, checkpoints: Path, device: torch.device, pro
             metrics[f"saturated_pct_{tag}"] = 100 * saturated
     table = (f"Last hidden layer (width {cfg.hidden[-1]}) in the information plane, n = {n_measure} training images"
              f" (log2 n = {log_n:.2f} bits, H(Y) = {h_y:.2f} bits); compression: I(X;T) falls after its peak by"
-             f" > {100 * cfg.compression_threshold:g} % of it; fitting: I(T;Y) gains > {100 * cfg.fitting_threshold:g} %"
+             f" > {100 * cfg.compression_threshold:g} % of it; fitting: I(T;Y) gains >"
+             f" {100 * cfg.fitting_threshold:g} %"
              " of H(Y); saturated: share of (layer, epoch) estimates of every layer >= 0.99 log2 n",
              ["nonlinearity", "estimator", "I(X;T) init", "I(X;T) peak", "peak epoch", "I(X;T) final",
               "drop (% of peak)", "compression", "I(T;Y) init", "I(T;Y) final", "fitting", "saturated (%)"], rows)
@@ -269,6 +271,10 @@ def _information_plane(cfg: Config, checkpoints: Path, device: torch.device, pro
                      f" {runs[nl]['test_accuracy']:.2f} % on {len(data['y_test'])} images.")
     notes.append("Binning saturates at log2 n whenever the n binned codes are distinct: wide layers sit at"
                  f" {log_n:.2f} bits for every estimator variant, so only the narrow last layers can move in I(X;T).")
+    if "relu" in runs:
+        notes.append("ReLU units are binned over [0, the layer's largest activation at that epoch] (Saxe et al. bin"
+                     " over the largest value of all epochs): a few growing activations widen every bin, which the"
+                     " binning estimator reads as a fall of I(X;T) while the KDE of the same layer keeps growing.")
     return {"runs": runs, "flags": flags, "metrics": metrics, "tables": [table], "selections": selections,
             "notes": notes, "h_y": h_y, "log_n": log_n, "n_measure": n_measure}
 
@@ -391,7 +397,8 @@ def _bottleneck(cfg: Config, checkpoints: Path, device: torch.device, progress: 
                "vib_validation_accuracy": vib_runs[vib_key][1], "baseline_validation_accuracy": base_runs[base_key][1],
                **{f"vib_test_accuracy_noise{_key(s)}": accuracy["vib"][s] for s in cfg.noise_levels},
                **{f"baseline_test_accuracy_noise{_key(s)}": accuracy["baseline"][s] for s in cfg.noise_levels},
-               "vib_izx_kl_bound_bits": information["vib_kl"], "vib_izx_pairwise_bound_bits": information["vib_pairwise"],
+               "vib_izx_kl_bound_bits": information["vib_kl"],
+               "vib_izx_pairwise_bound_bits": information["vib_pairwise"],
                "vib_izx_kde_mean_code_bits": information["vib_kde"],
                "baseline_izx_kde_mean_code_bits": information["baseline_kde"]}
     rows = [[f"{s:g}", round(accuracy["vib"][s], 2), round(accuracy["baseline"][s], 2),
@@ -417,7 +424,8 @@ def _bottleneck(cfg: Config, checkpoints: Path, device: torch.device, progress: 
                      f" {information['vib_pairwise']:.2f} bits.")
     return {"metrics": metrics, "tables": tables, "selections": selections, "notes": notes, "accuracy": accuracy,
             "paired_se": paired_se, "levels": levels, "vib_key": vib_key, "base_key": base_key,
-            "vib_scores": {k: v[1] for k, v in vib_runs.items()}, "base_scores": {k: v[1] for k, v in base_runs.items()},
+            "vib_scores": {k: v[1] for k, v in vib_runs.items()},
+            "base_scores": {k: v[1] for k, v in base_runs.items()},
             "vib_bounds": vib_bounds, "information": information}
 
 

@@ -157,7 +157,7 @@ def binning_mutual_information(t, y, *, bins: int = 30, value_range: tuple[float
 
 def _pairwise_divergence(mean: torch.Tensor, variance: torch.Tensor, distance: str, chunk: int = 256) -> torch.Tensor:
     """(n, n) KL(p_i || p_j) or Bhattacharyya distance between diagonal Gaussians N(mean_i, variance_i)."""
-    if bool((variance == variance[0, 0]).all()):  # one variance s for every unit and sample: both divergences are scaled squared distances
+    if bool((variance == variance[0, 0]).all()):  # one shared variance s: both are scaled squared distances
         s = float(variance[0, 0])
         squared = torch.cdist(mean, mean).square()
         return squared / (2 * s) if distance == "kl" else squared / (8 * s)
@@ -170,7 +170,8 @@ def _pairwise_divergence(mean: torch.Tensor, variance: torch.Tensor, distance: s
     rows = []
     log_v = variance.log()
     for start in range(0, len(mean), chunk):  # Bhattacharyya: needs (v_i + v_j) / 2 for every pair
-        m, v, lv = mean[start:start + chunk, None], variance[start:start + chunk, None], log_v[start:start + chunk, None]
+        rows_ = slice(start, start + chunk)
+        m, v, lv = mean[rows_, None], variance[rows_, None], log_v[rows_, None]
         average = (v + variance[None]) / 2
         rows.append(((m - mean[None]).square() / average).sum(-1) / 8
                     + 0.5 * (average.log() - (lv + log_v[None]) / 2).sum(-1))
