@@ -490,3 +490,19 @@ def test_experiments_run_on_cifar_format_files(tmp_path, module):
 def test_negative_max_shift_is_refused_by_name():
     with pytest.raises(InvalidParameterError, match="max_shift"):
         TrainSettings(max_shift=-1)
+
+
+def test_mcnemar_exact_p_values():
+    from scatlab.learning.significance import mcnemar
+
+    a = np.array([True] * 10 + [False] * 5 + [True] * 20)
+    b = np.array([False] * 10 + [False] * 5 + [True] * 20)
+    result = mcnemar(a, b)
+    assert (result.only_a, result.only_b) == (10, 0)
+    assert result.p_value == pytest.approx(2 * 0.5 ** 10) and result.wording() == "better"
+    assert mcnemar(b, a).wording() == "worse"
+    three_to_one = mcnemar([True, True, True, False], [False, False, False, True])  # P(X <= 1 or >= 3 | n=4)
+    assert three_to_one.p_value == pytest.approx(10 / 16) and three_to_one.wording() == "on par"
+    assert mcnemar(a, a).p_value == 1.0
+    with pytest.raises(InvalidParameterError, match="one length"):
+        mcnemar(a, b[:-1])

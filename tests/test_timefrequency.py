@@ -238,6 +238,12 @@ def test_audio_experiment_quick(fsdd_dir, tmp_path):
         assert 50 < m[f"test_accuracy_{name}"] <= 100 and m[f"feature_seconds_{name}"] > 0
         assert 0 < m[f"validation_accuracy_{name}"] <= 100
     assert {row[1] for row in result.tables[0][2]} <= {"mean", "flatten"}  # chosen pooling per representation
+    (verdict,) = result.verdicts
+    p = m["mcnemar_p_jtfs_vs_time"]
+    assert 0 < p <= 1 and f"p = {p:.3g}" in verdict.evidence
+    assert verdict.verdict == ("holds" if p < 0.05 and m["test_accuracy_jtfs"] > m["test_accuracy_time"] else
+                               "partially" if m["test_accuracy_jtfs"] > m["test_accuracy_time"] else "does not hold")
+    assert [s.what for s in result.selections][:2] == ["pooling and C of time", "pooling and C of jtfs"]
     try:
         import kymatio.torch  # noqa: F401
     except Exception:  # noqa: BLE001

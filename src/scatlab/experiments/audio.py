@@ -41,10 +41,11 @@ from ..io.atomic import atomic_write
 from ..datasets.files import read_audio
 from ..datasets.fsdd import fsdd_dir, fsdd_files, load_fsdd
 from ..learning.linear import make_classifier
+from ..learning.significance import Comparison, mcnemar
 from ..nn.scattering1d import Scattering1D
 from ..nn.timefrequency import TimeFrequencyScattering
 from ..runtime import Progress
-from ._contract import Result
+from ._contract import Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
 
@@ -137,25 +138,28 @@ def _peer(cfg: Config):
     return PeerScattering1D(J=cfg.J, shape=cfg.n_samples, Q=cfg.Q)
 
 
-def _accuracy(f_train, y_train, f_test, y_test, C: float, cfg: Config) -> tuple[float, float]:
-    """Test accuracy (%) of standardization + logistic regression, and the fit's wall time (s)."""
+def _accuracy(f_train, y_train, f_test, y_test, C: float, cfg: Config) -> tuple[float, float, np.ndarray]:
+    """Test accuracy (%) of standardization + logistic regression, the fit's wall time (s), and which
+    test items it classifies right."""
     model = make_classifier("logistic", len(f_train), C=C, max_iter=cfg.max_iter)
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(f_train, y_train)
-    return 100 * float(np.mean(model.predict(f_test) == y_test)), time.perf_counter() - start
+    correct = model.predict(f_test) == y_test
+    return 100 * float(np.mean(correct)), time.perf_counter() - start, correct
 
 
-def _select(coefficients, labels, held_out, cfg: Config) -> tuple[str, float, float]:
-    """(pooling, C, validation accuracy) of best validation accuracy, fitted without the held-out recordings."""
+def _select(coefficients, labels, held_out, cfg: Config) -> tuple[str, float, float, dict]:
+    """(pooling, C, validation accuracy, every score) of best validation accuracy, fitted without the
+    held-out recordings."""
     scores = {}
     for pooling in cfg.poolings:
         f = _pool(coefficients, pooling)
         for C in cfg.logistic_Cs:
             scores[pooling, C] = _accuracy(f[~held_out], labels[~held_out], f[held_out], labels[held_out], C, cfg)[0]
     (pooling, C), score = max(scores.items(), key=lambda item: item[1])  # first best: the order of the grid
-    return pooling, C, score
+    return pooling, C, score, scores
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
@@ -180,13 +184,17 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         else:
             transforms["peer"] = peer
     metrics: dict[str, float] = {}
-    rows = []
+    rows, correct, selections = [], {}, []
     for name, transform in transforms.items():
         c_train, t_train = _log_coefficients(transform, x_train, cfg, progress, f"{name} train")
         c_test, t_test = _log_coefficients(transform, x_test, cfg, progress, f"{name} test")
-        pooling, C, validation = _select(c_train, y_train, held_out, cfg)
+        pooling, C, validation, scores = _select(c_train, y_train, held_out, cfg)
+        selections.append(Selection(f"pooling and C of {name}", [f"{p}, C={c:g}" for p, c in scores],
+                                    list(scores.values()), f"{pooling}, C={C:g}",
+                                    f"validation accuracy (%), recordings with index in {cfg.validation_indices}"
+                                    " held out of training, max (first in grid order on ties)"))
         f_train, f_test = _pool(c_train, pooling), _pool(c_test, pooling)
-        accuracy, fit_s = _accuracy(f_train, y_train, f_test, y_test, C, cfg)
+        accuracy, fit_s, correct[name] = _accuracy(f_train, y_train, f_test, y_test, C, cfg)
         seconds = t_train + t_test
         metrics[f"test_accuracy_{name}"] = accuracy
         metrics[f"validation_accuracy_{name}"] = validation
@@ -200,7 +208,10 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
              " standardization + logistic regression",
              ["representation", "pooling", "C", "dimension", "validation accuracy (%)", "test accuracy (%)",
               "features (s)", "ms per recording", "fit (s)"], rows)
-    notes += _notes(metrics)
+    comparisons = _compare(correct)
+    for pair, comparison in comparisons.items():
+        metrics[f"mcnemar_p_{pair[0]}_vs_{pair[1]}"] = comparison.p_value
+    notes += _notes(metrics, comparisons)
     figures = [_plot(metrics, out_dir)]
     if cfg.synthesis_recording:
         errors, figure = _resynthesis(cfg, out_dir)
@@ -212,7 +223,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                      f" time-frequency scattering (coefficient errors reached"
                      f" {errors['synthesis_coefficient_error_time']:.1e} and"
                      f" {errors['synthesis_coefficient_error_jtfs']:.1e}).")
-    return Result(metrics=metrics, tables=[table], figures=figures, notes=notes)
+    return Result(metrics=metrics, tables=[table], figures=figures, notes=notes, selections=selections,
+                  verdicts=_verdicts(metrics, comparisons))
 
 
 def _log_spectrogram(x: torch.Tensor) -> torch.Tensor:
@@ -269,18 +281,37 @@ def _plot_spectrograms(spectrograms: dict[str, torch.Tensor], cfg: Config, out_d
     return name
 
 
-def _notes(m: dict[str, float]) -> list[str]:
+def _compare(correct: dict[str, np.ndarray]) -> dict[tuple[str, str], Comparison]:
+    """McNemar's exact test of jtfs against time scattering, and of each against the peer if it ran."""
+    pairs = [("jtfs", "time")] + [(name, "peer") for name in ("time", "jtfs") if "peer" in correct]
+    return {(a, b): mcnemar(correct[a], correct[b]) for a, b in pairs}
+
+
+def _sentence(a: str, b: str, m: dict[str, float], comparison: Comparison) -> str:
+    gap = m[f"test_accuracy_{a}"] - m[f"test_accuracy_{b}"]
+    return (f"{a} is {comparison.wording()} against {b}: {gap:+.2f} points; {comparison.only_a} test recordings right"
+            f" for {a} only, {comparison.only_b} for {b} only, McNemar exact p = {comparison.p_value:.3g}"
+            " (significant below 0.05)")
+
+
+def _notes(m: dict[str, float], comparisons: dict) -> list[str]:
     notes = [f"Test accuracy: time scattering {m['test_accuracy_time']:.2f} %, joint time-frequency scattering"
              f" {m['test_accuracy_jtfs']:.2f} %" + (f", peer Kymatio 0.3.0 {m['test_accuracy_peer']:.2f} %"
                                                     if "test_accuracy_peer" in m else "") + "."]
-    gap = m["test_accuracy_jtfs"] - m["test_accuracy_time"]
-    notes.append(f"Joint time-frequency {'beats' if gap > 0 else 'does not beat'} time scattering ({gap:+.2f} points).")
-    if "test_accuracy_peer" in m:
-        for name in ("time", "jtfs"):
-            gap = m[f"test_accuracy_{name}"] - m["test_accuracy_peer"]
-            notes.append(f"scatlab {name} {'beats' if gap > 0 else 'does not beat'} the peer on the same split"
-                         f" ({gap:+.2f} points).")
+    notes += [_sentence(a, b, m, c) + "." for (a, b), c in comparisons.items()]
     return notes
+
+
+def _verdicts(m: dict[str, float], comparisons: dict) -> list[Verdict]:
+    """Joint time-frequency scattering classifies better than time scattering (Andén, Lostanlen & Mallat,
+    IEEE TSP 2019): holds if significantly better, partially if higher but not significantly, else not."""
+    comparison = comparisons["jtfs", "time"]
+    wording = comparison.wording()
+    higher = m["test_accuracy_jtfs"] > m["test_accuracy_time"]
+    verdict = "holds" if wording == "better" else "partially" if higher and wording == "on par" else "does not hold"
+    return [Verdict("Joint time-frequency scattering classifies sounds better than time scattering, which averages"
+                    " away spectro-temporal structure (Andén, Lostanlen & Mallat, IEEE TSP 2019)", verdict,
+                    _sentence("jtfs", "time", m, comparison), "JTFS above time scattering on sound classification")]
 
 
 def _plot(m: dict[str, float], out_dir: Path) -> str:
