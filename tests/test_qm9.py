@@ -281,7 +281,7 @@ def test_experiment_rejects_bad_regression_settings_by_name(tmp_path, change):
 
 @needs_qm9
 def test_reproduce_qm9_quick_in_two_processes(tmp_path):
-    """`scatlab reproduce qm9 --quick` as documented, its 2,560 molecules featurized by two processes
+    """`scatlab reproduce qm9 --quick` as documented, its 1,280 molecules featurized by two processes
     (RANK 0 and 1 of WORLD_SIZE 2, as torchrun sets them): rank 0 fits, and the quick learning
     curve beats the atom-count baseline by a wide margin."""
     import os

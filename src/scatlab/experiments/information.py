@@ -62,13 +62,14 @@ import torch
 from torch import nn
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write, atomic_write_json
+from ..io.atomic import atomic_write_json
 from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
 from ..runtime import Progress, default_device, seed_everything
 from ..theory.bottleneck import VariationalBottleneck
 from ..theory.information import (binning_mutual_information, kde_mutual_information, kde_mutual_information_grid,
                                   layer_activations, pairwise_mixture_information)
+from ._figures import figure_row, save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run", "MLP"]
@@ -557,25 +558,13 @@ def _bottleneck_verdicts(result: dict, cfg: Config) -> list[Verdict]:
 # ----------------------------------------------------------------------------------- figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
-def _figure(ncols: int = 1, width: float = 5.5, height: float = 4.2):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
 def _plot_plane(plane: dict, cfg: Config, out_dir: Path, kind: str) -> str:
     from matplotlib import colormaps
     from matplotlib.cm import ScalarMappable
     from matplotlib.colors import Normalize
 
     estimator = _main_estimator(cfg, kind)
-    fig, axes = _figure(len(plane["runs"]), 5.2)
+    fig, axes = figure_row(len(plane["runs"]), 5.2)
     norm = Normalize(0, cfg.plane_epochs)
     cmap = colormaps["viridis"]
     markers = "osD^v<>p*h"
@@ -597,11 +586,11 @@ def _plot_plane(plane: dict, cfg: Config, out_dir: Path, kind: str) -> str:
     title = ("binning estimator" if kind == "binning" else "KDE upper bound (noise variance "
              f"{cfg.main_noise_variance:g})")
     fig.suptitle(f"Information plane of the hidden layers during training, {title}", fontsize=11)
-    return _save(fig, out_dir, f"information_plane_{kind}.png")
+    return save_png(fig, out_dir, f"information_plane_{kind}.png")
 
 
 def _plot_compression(plane: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(len(plane["runs"]), 5.2)
+    fig, axes = figure_row(len(plane["runs"]), 5.2)
     for ax, (nl, run_) in zip(axes, plane["runs"].items()):
         epochs = sorted(int(e) for e in run_["estimates"])
         for name, series in _estimator_series(run_, cfg).items():
@@ -615,11 +604,11 @@ def _plot_compression(plane: dict, cfg: Config, out_dir: Path) -> str:
         ax.legend(fontsize=7)
     fig.suptitle(f"I(X;T) of the last hidden layer by estimator; compression = a drop > "
                  f"{100 * cfg.compression_threshold:g} % of the peak", fontsize=11)
-    return _save(fig, out_dir, "compression_by_estimator.png")
+    return save_png(fig, out_dir, "compression_by_estimator.png")
 
 
 def _plot_training(plane: dict, cfg: Config, out_dir: Path) -> str:
-    fig, (ax,) = _figure()
+    fig, (ax,) = figure_row()
     for nl, run_ in plane["runs"].items():
         epochs = [r["epoch"] for r in run_["history"]]
         line, = ax.plot(epochs, [r["train_accuracy"] for r in run_["history"]], label=f"{nl} train")
@@ -629,11 +618,11 @@ def _plot_training(plane: dict, cfg: Config, out_dir: Path) -> str:
     ax.set_ylabel("accuracy (%)")
     ax.set_title("Information-plane MLPs: accuracy during training", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "plane_training.png")
+    return save_png(fig, out_dir, "plane_training.png")
 
 
 def _plot_vib_selection(result: dict, cfg: Config, out_dir: Path) -> str:
-    fig, (ax, bx) = _figure(2, 5.0)
+    fig, (ax, bx) = figure_row(2, 5.0)
     for lr in cfg.vib_lrs:
         ax.semilogx(cfg.betas, [result["vib_scores"][(b, lr)] for b in cfg.betas], marker="o", label=f"VIB, lr {lr:g}")
     best_base = result["base_scores"][result["base_key"]]
@@ -646,11 +635,11 @@ def _plot_vib_selection(result: dict, cfg: Config, out_dir: Path) -> str:
     bx.set_xlabel("beta")
     bx.set_ylabel("I(Z;X) upper bound, mean KL (bits)")
     bx.set_title(f"Information kept in the code (lr {result['vib_key'][1]:g})", fontsize=10)
-    return _save(fig, out_dir, "vib_selection.png")
+    return save_png(fig, out_dir, "vib_selection.png")
 
 
 def _plot_noise(result: dict, cfg: Config, out_dir: Path) -> str:
-    fig, (ax,) = _figure()
+    fig, (ax,) = figure_row()
     levels = list(result["levels"])
     for name, label in (("vib", f"VIB (beta {result['vib_key'][0]:g})"), ("baseline", "without bottleneck")):
         values = [result["accuracy"][name][s] for s in levels]
@@ -659,4 +648,4 @@ def _plot_noise(result: dict, cfg: Config, out_dir: Path) -> str:
     ax.set_ylabel("test accuracy (%)")
     ax.set_title(f"Robustness to noise, {cfg.vib_train} training images", fontsize=10)
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "vib_noise_robustness.png")
+    return save_png(fig, out_dir, "vib_noise_robustness.png")

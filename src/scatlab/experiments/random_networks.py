@@ -55,10 +55,10 @@ import torch
 from scipy import stats
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.splits import train_validation_test
 from ..runtime import Progress, default_device
 from ..theory import random_networks as rn
+from ._figures import figure_row, save_png
 from ._contract import Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
@@ -525,21 +525,9 @@ def _r(value, digits: int = 4):
 # ------------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
-def _figure(ncols: int = 1, width: float = 5.0, height: float = 4.0):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, height), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
 def _plot_angle_scatter(angles: dict, cfg: Config, out_dir: Path) -> str:
     depths = sorted({1, 2, max(cfg.depth // 2, 1), cfg.depth})
-    fig, axes = _figure(len(depths), 4.0, 4.0)
+    fig, axes = figure_row(len(depths), 4.0, 4.0)
     grid = np.linspace(0, np.pi, 200)
     curve = rn.iterated_angle_map(grid, cfg.depth)
     theta = np.degrees(angles["theta_in"])
@@ -553,11 +541,11 @@ def _plot_angle_scatter(angles: dict, cfg: Config, out_dir: Path) -> str:
                title=f"depth {d}")
         ax.legend(fontsize=7, loc="upper left")
     fig.suptitle("(A) Angles through random Gaussian ReLU layers vs the arc-cosine map (Fashion-MNIST pairs)")
-    return _save(fig, out_dir, "angles.png")
+    return save_png(fig, out_dir, "angles.png")
 
 
 def _plot_angle_error(angles: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(2, 5.5)
+    fig, axes = figure_row(2, 5.5)
     widths = np.asarray(cfg.widths, dtype=float)
     for d in range(cfg.depth):
         axes[0].plot(widths, np.degrees(angles["rms"][:, d]), marker="o", ms=3,
@@ -576,7 +564,7 @@ def _plot_angle_error(angles: dict, cfg: Config, out_dir: Path) -> str:
     axes[1].axhline(0, color="gray", lw=0.8)
     axes[1].set(xlabel="depth", ylabel="output angle - iterated map (deg)", title="bias and spread vs depth")
     axes[1].legend(fontsize=7)
-    return _save(fig, out_dir, "angle_error.png")
+    return save_png(fig, out_dir, "angle_error.png")
 
 
 def _log_ticks(ax, widths: np.ndarray) -> None:
@@ -591,7 +579,7 @@ def _log_ticks(ax, widths: np.ndarray) -> None:
 
 
 def _plot_distortion(sets: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(3, 4.8)
+    fig, axes = figure_row(3, 4.8)
     widths = np.asarray(cfg.widths, dtype=float)
     for k, (name, row) in enumerate(sets["rows"].items()):
         color = f"C{k}"
@@ -610,11 +598,11 @@ def _plot_distortion(sets: dict, cfg: Config, out_dir: Path) -> str:
     for ax in axes:
         ax.legend(fontsize=6)
     fig.suptitle("(B) Largest distance distortion over all pairs of each set")
-    return _save(fig, out_dir, "distortion.png")
+    return save_png(fig, out_dir, "distortion.png")
 
 
 def _plot_mean_width(sets: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(2, 5.5)
+    fig, axes = figure_row(2, 5.5)
     classes = list(sets["per_class"])
     values = [sets["per_class"][c].width for c in classes]
     errors = [2 * sets["per_class"][c].stderr for c in classes]
@@ -631,11 +619,11 @@ def _plot_mean_width(sets: dict, cfg: Config, out_dir: Path) -> str:
     axes[1].bar(x, secant, color="tab:purple")
     axes[1].set_xticks(x, names, rotation=30, ha="right", fontsize=8)
     axes[1].set(ylabel="w(S) of normalized secants", title="Gordon's secant width per set")
-    return _save(fig, out_dir, "mean_width.png")
+    return save_png(fig, out_dir, "mean_width.png")
 
 
 def _plot_recovery(recovery: dict, cfg: Config, out_dir: Path) -> str:
-    fig, (ax,) = _figure(1, 6.0)
+    fig, (ax,) = figure_row(1, 6.0)
     ratios = np.asarray(recovery["ratios"], dtype=float)
     for a, d in enumerate(recovery["dims"]):
         for key, marker in (("layerwise", "o"), ("gradient", "s")):
@@ -651,7 +639,7 @@ def _plot_recovery(recovery: dict, cfg: Config, out_dir: Path) -> str:
            title=f"(D) Inverting a depth-{cfg.recovery_depth} random ReLU network\n(d principal coefficients of"
                  " test images)")
     ax.legend(fontsize=7)
-    return _save(fig, out_dir, "recovery.png")
+    return save_png(fig, out_dir, "recovery.png")
 
 
 def _plot_recovery_examples(recovery: dict, data: dict, cfg: Config, out_dir: Path) -> str:
@@ -682,4 +670,4 @@ def _plot_recovery_examples(recovery: dict, data: dict, cfg: Config, out_dir: Pa
             if row == 0:
                 ax.set_title(title, fontsize=8)
     fig.suptitle(f"(D) Recovered images, d = {recovery['dims'][-1]} (contrast stretched)", fontsize=9)
-    return _save(fig, out_dir, "recovery_examples.png")
+    return save_png(fig, out_dir, "recovery_examples.png")

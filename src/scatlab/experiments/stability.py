@@ -41,9 +41,9 @@ import torch.nn.functional as F
 
 from ..datasets.images import sample_image
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..nn import Scattering2D
 from ..runtime import Progress
+from ._figures import figure_row, save_png
 from ._contract import Result
 
 __all__ = ["Config", "run", "load_images", "periodic_component", "fourier_resample", "random_displacement", "deform"]
@@ -406,20 +406,8 @@ def _r(value, digits: int = 4):
 # ------------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
-def _figure(ncols: int = 1, width: float = 5.5):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, 4.0), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
 def _plot_example(image: torch.Tensor, deformed: torch.Tensor, tau: torch.Tensor, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(3, 4.0)
+    fig, axes = figure_row(3, 4.0)
     step = max(cfg.size // 16, 1)
     grid = np.arange(0, cfg.size, step)
     panels = [(image, f"{cfg.images[0]} x (arrows: 4 tau)"),
@@ -430,11 +418,11 @@ def _plot_example(image: torch.Tensor, deformed: torch.Tensor, tau: torch.Tensor
         ax.set_axis_off()
     axes[0].quiver(grid[None, :], grid[:, None], tau[1][::step, ::step].numpy(), -tau[0][::step, ::step].numpy(),
                    color="tab:red", angles="xy", scale_units="xy", scale=0.25)
-    return _save(fig, out_dir, "deformation_example.png")
+    return save_png(fig, out_dir, "deformation_example.png")
 
 
 def _plot_translation(per_J: dict, cfg: Config, out_dir: Path) -> str:
-    fig, (ax,) = _figure()
+    fig, (ax,) = figure_row()
     ax.plot(per_J["shifts"], per_J["pixels"], "k--", marker="o", label="pixels")
     for J in cfg.translation_J:
         ax.plot(per_J["shifts"], per_J["J"][J]["translation"], marker="o", label=f"scattering J = {J}")
@@ -442,12 +430,12 @@ def _plot_translation(per_J: dict, cfg: Config, out_dir: Path) -> str:
            ylabel="||Phi(T_s x) - Phi(x)|| / ||Phi(x)||", title="(a) Translation")
     ax.set_xticks(per_J["shifts"], [str(s) for s in per_J["shifts"]])
     ax.legend()
-    return _save(fig, out_dir, "translation.png")
+    return save_png(fig, out_dir, "translation.png")
 
 
 def _plot_deformation(d: dict, cfg: Config, out_dir: Path) -> str:
     eps = np.asarray(cfg.epsilons)
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     styles = {"scattering": ("tab:blue", "scattering S_J"), "fourier": ("tab:orange", "Fourier modulus |x^|"),
               "pixels": ("gray", "pixels")}
     for key, (color, label) in styles.items():
@@ -462,13 +450,13 @@ def _plot_deformation(d: dict, cfg: Config, out_dir: Path) -> str:
     axes[1].set(xlabel="||grad tau||_inf", ylabel="relative change",
                 title="per image: scattering (solid), Fourier modulus (dashed)")
     axes[1].legend(fontsize=7, ncols=2)
-    return _save(fig, out_dir, "deformation.png")
+    return save_png(fig, out_dir, "deformation.png")
 
 
 def _plot_bands(d: dict, cfg: Config, out_dir: Path) -> str:
     eps = np.asarray(cfg.epsilons)
     bands = d["bands"].mean(axis=(0, 2))
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     for b in range(bands.shape[1]):
         axes[0].plot(eps, bands[:, b], marker="o", label=_band_label(b))
     axes[0].set(xlabel="||grad tau||_inf", ylabel="relative change of |x^| in the band",
@@ -483,12 +471,12 @@ def _plot_bands(d: dict, cfg: Config, out_dir: Path) -> str:
     axes[1].minorticks_off()
     axes[1].set_xticks(centres, [f"{c:.3f}" for c in centres])
     axes[1].legend(title="||grad tau||_inf", fontsize=7)
-    return _save(fig, out_dir, "fourier_bands.png")
+    return save_png(fig, out_dir, "fourier_bands.png")
 
 
 def _plot_energy(per_J: dict, cfg: Config, out_dir: Path) -> str:
     fractions = per_J["J"][cfg.deformation_J]["energy"]
-    fig, (ax,) = _figure(width=max(5.5, 0.8 * len(cfg.images)))
+    fig, (ax,) = figure_row(width=max(5.5, 0.8 * len(cfg.images)))
     bottom = np.zeros(len(cfg.images))
     for m in range(3):
         ax.bar(cfg.images, fractions[:, m], bottom=bottom, label=f"order {m}")
@@ -497,11 +485,11 @@ def _plot_energy(per_J: dict, cfg: Config, out_dir: Path) -> str:
     ax.set(ylabel="fraction of ||x||^2", title=f"(c) Energy by scattering order, J = {cfg.deformation_J}")
     ax.tick_params(axis="x", labelrotation=30)
     ax.legend()
-    return _save(fig, out_dir, "energy.png")
+    return save_png(fig, out_dir, "energy.png")
 
 
 def _plot_invariance(per_J: dict, d: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     Js = list(per_J["J"])
     for k, s in enumerate(per_J["shifts"]):
         axes[0].plot(Js, [per_J["J"][J]["translation"][k] for J in Js], marker="o", label=f"s = {s}")
@@ -514,4 +502,4 @@ def _plot_invariance(per_J: dict, d: dict, cfg: Config, out_dir: Path) -> str:
     axes[1].set(xlabel="J", ylabel="relative change", title=f"Deformation ||grad tau||_inf = {max(cfg.epsilons):.3g}")
     axes[1].set_xticks(Js)
     axes[1].legend(fontsize=8)
-    return _save(fig, out_dir, "invariance_vs_J.png")
+    return save_png(fig, out_dir, "invariance_vs_J.png")

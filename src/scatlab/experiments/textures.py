@@ -45,6 +45,7 @@ from ..nn import Scattering1D, Scattering2D
 from ..synthesis import first_order_transform, gaussian_model, order_errors, relative_error, scattering_moments, synthesize
 from ..synthesis import statistics
 from ..runtime import Progress
+from ._figures import save_png
 from ._contract import Result
 from .stability import periodic_component
 
@@ -289,11 +290,6 @@ def _r(value, digits: int = 4):
 # ------------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
 def _plot_images(records: dict, cfg: Config, out_dir: Path) -> str | None:
     from matplotlib.figure import Figure
 
@@ -312,7 +308,7 @@ def _plot_images(records: dict, cfg: Config, out_dir: Path) -> str | None:
             axes[row, col].set_title(f"{name}: {titles[method]}", fontsize=9)
             axes[row, col].set_axis_off()
     fig.suptitle(f"{cfg.size} x {cfg.size} crops, J = {cfg.J}, L = {cfg.L}; grey levels in standard deviations")
-    return _save(fig, out_dir, "textures.png")
+    return save_png(fig, out_dir, "textures.png")
 
 
 def _plot_history(records: dict, out_dir: Path) -> str:
@@ -327,7 +323,7 @@ def _plot_history(records: dict, out_dir: Path) -> str:
     ax.set(yscale="log", xlabel="evaluation of the moments", ylabel="relative moment error",
            title="Descents from white noise (L-BFGS)")
     ax.legend(fontsize=7, ncols=2)
-    return _save(fig, out_dir, "moment_error.png")
+    return save_png(fig, out_dir, "moment_error.png")
 
 
 def _plot_audio(name: str, record: dict, out_dir: Path) -> str:
@@ -341,7 +337,7 @@ def _plot_audio(name: str, record: dict, out_dir: Path) -> str:
         f, t, power = spectrogram(signal, fs=1.0, nperseg=256, noverlap=192)
         ax.pcolormesh(t, f, 10 * np.log10(power + 1e-12), shading="auto", vmin=-60, vmax=10)
         ax.set(title=f"{name}: {method}", xlabel="sample", ylabel="frequency (cycles/sample)")
-    return _save(fig, out_dir, f"audio_{name}.png")
+    return save_png(fig, out_dir, f"audio_{name}.png")
 
 
 def _write_wavs(name: str, record: dict, rate: int, out_dir: Path) -> None:
