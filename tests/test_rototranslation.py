@@ -99,10 +99,11 @@ def test_matches_direct_oracle(padding, K):
 
 def test_low_orders_match_translation_scattering():
     """Order 0 and the finest order 1 (no resampled filter involved) are those of Scattering2D:
-    its orientations are the same modulo pi, and |x * psi_{theta + pi}| = |x * psi_theta|."""
+    its orientations are the same modulo pi, and |x * psi_{theta + pi}| = |x * psi_theta|. Periodic
+    padding, the one geometry they share (with 'reflect' the roto output grid is centred)."""
     x = torch.tensor(crop("brick", 200, 100, 32))
-    R = RotoTranslationScattering2D((32, 32), J=2, L=8)
-    T = Scattering2D((32, 32), J=2, L=8)
+    R = RotoTranslationScattering2D((32, 32), J=2, L=8, padding="periodic")
+    T = Scattering2D((32, 32), J=2, L=8, padding="periodic")
     Rx, Tx = R(x), T(x)
     assert rel_err(Rx[0], Tx[0]) < 1e-12
     assert rel_err(Rx[R.meta.select(order=1, j1=0)][0], Tx[T.meta.select(order=1, j1=0)].mean(0)) < 1e-12
