@@ -24,7 +24,9 @@ over :math:`\theta_1`, so it is indexed by the relative angle :math:`\theta_2` o
 
 Properties (exact up to rounding with ``padding='periodic'``, L even, square images): a rotation
 by 90 degrees about pixel (0, 0) rotates the output grid and leaves channels unchanged; a mirror
-``x[-i, j]`` mirrors the output grid and permutes channels by ``meta['mirror']``. Translations:
+``x[-i, j]`` mirrors the output grid and permutes channels by ``meta['mirror']``. With
+``padding='reflect'`` the output grid is centred (:func:`scatlab.plan.rototranslation.centred_padding`):
+the same holds for rotations about pixel (M // 2, M // 2) when the padding rotates with the image. Translations:
 covariant, invariant up to 2^J. Filters at coarser resolutions are the sampled filters (their
 spectra periodized, not cropped as in Scattering2D), which keeps the rotation covariance exact.
 """

@@ -28,8 +28,13 @@ class RotoTranslationScattering2D(ScatteringModule):
     max_order : {1, 2}
         Highest order.
     padding : {'reflect', 'periodic'}
-        As in :class:`scatlab.Scattering2D`; 'periodic' gives exact rotation covariance about
-        pixel (0, 0) for square images.
+        'reflect' (default): padding by reflection, with an output grid centred on the image
+        (M // 2**J samples, symmetric about pixel M // 2; not Scattering2D's Kymatio grid, which
+        starts at pixel 0): a 90-degree rotation of a square image about that pixel (``np.rot90``
+        for odd sides) rotates the output grid exactly when the reflected borders rotate with the
+        image (e.g. an image that vanishes near its border); ``np.rot90`` of an even side moves
+        the grid by one pixel. 'periodic': no padding, sides multiples of 2**J, exact rotation
+        covariance about pixel (0, 0) for square images.
 
     Shape
     -----
@@ -49,8 +54,8 @@ class RotoTranslationScattering2D(ScatteringModule):
 
     Channels are indexed by the relative orientation ``theta2`` (of :math:`\theta_2-\theta_1`),
     the angular scale ``k`` and ``spin``: rotating the image leaves them unchanged (exactly for
-    90-degree rotations with ``padding='periodic'`` and L even; the output grid rotates with the
-    image). A mirror symmetry permutes them by ``meta['mirror']`` (theta2 -> L - theta2,
+    90-degree rotations about the pixel named under ``padding``, with L even; the output grid
+    rotates with the image). A mirror symmetry permutes them by ``meta['mirror']`` (theta2 -> L - theta2,
     spin -> -spin), so ``Sx + Sx[..., meta['mirror'], :, :]`` is also mirror invariant.
 
     References

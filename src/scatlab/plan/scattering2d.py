@@ -34,7 +34,7 @@ class Plan2D:
     padded_shape: tuple[int, int]
     pads: tuple[int, int, int, int]  # top, bottom, left, right
     output_shape: tuple[int, int]
-    crop: int  # samples removed on each side of the output grid
+    crop: int  # samples removed before the output grid (Kymatio: as many after it; centred roto grid: none)
     table: ChannelTable
 
     @property
