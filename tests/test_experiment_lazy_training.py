@@ -9,7 +9,7 @@ from scatlab.experiments import VERDICTS, lazy_training
 from scatlab.reproduce import runner
 
 TINY = lazy_training.Config(widths=(16, 64), net_seeds=1, kernel_train=40, kernel_validation=20, kernel_test=40,
-                            ntk_probe=10, steps_grid=(5, 20), alphas=(0.5, 2.0, 20.0), lrs=(0.05, 0.2), cnn_width=2,
+                            ntk_probe=10, steps_grid=(5, 20), alphas=(0.5, 2.0, 20.0), lrs=(0.05, 0.2), lr_extensions=0, cnn_width=2,
                             cnn_train=40, cnn_validation=20, cnn_test=40, epochs=1, batch_size=20)
 
 

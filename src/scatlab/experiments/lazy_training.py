@@ -35,7 +35,9 @@ initialization, no batch normalization) of width ``cnn_width`` is wrapped as
 :class:`~scatlab.theory.lazy.AlphaScaled` and trained by :func:`scatlab.learning.training.train`
 (cross-entropy, SGD with Nesterov momentum, cosine schedule, no weight decay, ``epochs`` epochs,
 checkpointed) with learning rate :math:`\eta/\alpha^2` (the same as the loss divided by
-:math:`\alpha^2`); :math:`\eta` is chosen per alpha on the validation split. Its linearization
+:math:`\alpha^2`); :math:`\eta` is chosen per alpha on the validation split, from ``lrs`` times
+:math:`\min(1, \alpha)` (below alpha = 1 a step moves w by :math:`\eta/\alpha` J^T grad), extended
+beyond an edge of the grid that wins. Its linearization
 :class:`~scatlab.theory.lazy.Linearized` is trained with the same :math:`\eta` from the same
 :math:`w_0`. In the variable :math:`u = \alpha(w - w_0)` the linearized model's training does not
 depend on alpha (its gradient steps on the loss over :math:`\alpha^2` are the same), so it is
@@ -86,21 +88,22 @@ class Config:
     steps_grid: tuple[int, ...] = (25, 50, 100, 200, 400)  # gradient-descent steps candidates
     # (B) alpha sweep of a CNN
     alphas: tuple[float, ...] = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # output scales (small: feature learning)
-    lrs: tuple[float, ...] = (0.003, 0.01, 0.03, 0.1, 0.3)  # eta candidates (loss / alpha^2), times min(1, alpha)
+    lrs: tuple[float, ...] = (0.01, 0.03, 0.1, 0.3, 1.0)  # eta candidates (loss / alpha^2), times min(1, alpha)
+    lr_extensions: int = 2  # times the eta grid may grow by one value beyond an edge that wins on validation
     cnn_width: int = 16  # channels of the first convolution (the second has twice as many)
     cnn_train: int = 2000  # class-balanced training images of the CNN
     cnn_validation: int = 1000  # held-out training images (learning rate)
     cnn_test: int = 10000  # first test images
-    epochs: int = 15  # training epochs of every CNN (a fixed budget)
+    epochs: int = 12  # training epochs of every CNN (a fixed budget)
     batch_size: int = 50  # SGD batch size
     momentum: float = 0.9  # Nesterov momentum
 
     @classmethod
     def quick(cls) -> Config:
-        """Widths 64-512, one network each, 4 alphas x 4 learning rates of a narrow CNN (about 3 minutes)."""
+        """Widths 64-512, one network each, 4 alphas x 3-5 learning rates of a narrow CNN (about 3 minutes)."""
         return cls(widths=(64, 128, 256, 512), net_seeds=1, kernel_train=200, kernel_validation=100,
-                   kernel_test=500, ntk_probe=50, steps_grid=(25, 50, 100, 200), alphas=(0.3, 1.0, 10.0, 100.0),
-                   lrs=(0.01, 0.03, 0.1, 0.3), cnn_width=8, cnn_train=1000, cnn_validation=500, cnn_test=1000,
+                   kernel_test=500, ntk_probe=50, alphas=(0.3, 1.0, 10.0, 100.0),
+                   lrs=(0.03, 0.1, 0.3), cnn_width=8, cnn_train=800, cnn_validation=500, cnn_test=1000,
                    epochs=8)
 
 
@@ -147,8 +150,8 @@ def _check(cfg: Config) -> None:
     if not 1 <= cfg.ntk_probe <= cfg.kernel_train:
         raise InvalidParameterError(f"Config.ntk_probe = {cfg.ntk_probe} must be between 1 and kernel_train ="
                                     f" {cfg.kernel_train}.")
-    if cfg.mlp_depth < 0 or cfg.cnn_width < 1 or cfg.epochs < 1:
-        raise InvalidParameterError("Config.mlp_depth must be >= 0, cnn_width and epochs >= 1.")
+    if cfg.mlp_depth < 0 or cfg.cnn_width < 1 or cfg.epochs < 1 or cfg.lr_extensions < 0:
+        raise InvalidParameterError("Config.mlp_depth and lr_extensions must be >= 0, cnn_width and epochs >= 1.")
 
 
 # ------------------------------------------------------------------------- (A, C) MLPs and kernels
@@ -258,23 +261,32 @@ def _alpha_sweep(cfg: Config, checkpoints: Path, device: torch.device, progress:
     out: dict = {"selections": [], "rows": []}
     linear_cache: dict[float, Linearized] = {}
     for alpha in progress(cfg.alphas, desc="alphas", total=len(cfg.alphas)):
-        candidates, scores = [], []
         grid = [float(f"{lr * min(1.0, alpha):.6g}") for lr in cfg.lrs]  # below alpha = 1, w moves eta / alpha per step
-        for eta in grid:
-            model = fit(AlphaScaled(_copy(initial), alpha), eta / alpha**2, f"scaled_alpha{alpha:g}_eta{eta:g}",
-                        {"model": "alpha-scaled", "alpha": alpha, "eta": eta})
-            candidates.append(model)
-            scores.append(evaluate(model, x["validation"], data["y_validation"]))
+        trained: dict[float, tuple[nn.Module, float]] = {}
+        for extension in range(cfg.lr_extensions + 1):
+            for eta in grid:
+                if eta not in trained:
+                    model = fit(AlphaScaled(_copy(initial), alpha), eta / alpha**2, f"scaled_alpha{alpha:g}_eta{eta:g}",
+                                {"model": "alpha-scaled", "alpha": alpha, "eta": eta})
+                    trained[eta] = (model, evaluate(model, x["validation"], data["y_validation"]))
+            best = int(np.argmax([trained[eta][1] for eta in grid]))
+            if extension == cfg.lr_extensions or len(grid) < 2 or 0 < best < len(grid) - 1:
+                break
+            # the best candidate is at an edge of the grid: one more step of the grid's ratio beyond it
+            ratio = grid[1] / grid[0]
+            grid = [float(f"{grid[0] / ratio:.3g}")] + grid if best == 0 else grid + [float(f"{grid[-1] * ratio:.3g}")]
+        scores = [trained[eta][1] for eta in grid]
         best = int(np.argmax(scores))
         eta = grid[best]
         out["selections"].append(Selection(
             f"learning rate eta (of the loss / alpha^2) at alpha = {alpha:g}", grid, scores, eta,
             f"validation accuracy (%) of the alpha-scaled CNN after {cfg.epochs} epochs, {cfg.cnn_validation}"
-            " held-out training images, max (first on ties)"))
+            " held-out training images, max (first on ties); the grid is extended beyond an edge that wins, at most"
+            f" {cfg.lr_extensions} times"))
         if eta not in linear_cache:  # its training does not depend on alpha in u = alpha (w - w0)
             linear_cache[eta] = fit(Linearized(_copy(initial), 1.0), eta, f"linearized_eta{eta:g}",
                                     {"model": "linearized", "eta": eta})
-        scaled, linear = candidates[best], linear_cache[eta]
+        scaled, linear = trained[eta][0], linear_cache[eta]
         h_scaled, h_linear = _outputs(scaled, x["test"]), _outputs(linear, x["test"])
         out["rows"].append({
             "alpha": alpha, "eta": eta, "validation_accuracy": scores[best],
