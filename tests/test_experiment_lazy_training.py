@@ -31,7 +31,8 @@ def test_record_is_complete(record):
     assert list(rec["config"]["widths"]) == [16, 64] and rec["config"]["seed"] == 1
     assert rec["metrics"] and all(math.isfinite(v) for v in rec["metrics"].values())
     for key in ("ntk_change_w16", "ntk_change_w64", "kernel_distance_w64", "nngp_test_accuracy", "ntk_test_accuracy",
-                "distance_alpha20", "weight_change_alpha0p5", "accuracy_gap_feature_learning_vs_lazy"):
+                "distance_alpha20", "weight_change_alpha0p5", "accuracy_gap_feature_learning_vs_lazy",
+                "distance_fixed_eta_alpha20", "alpha_distance_slope"):
         assert key in rec["metrics"]
     assert len(rec["figures"]) == 4
     for name in rec["figures"]:
@@ -47,7 +48,7 @@ def test_record_is_complete(record):
     first = next(s for s in rec["selections"] if "alpha = 0.5" in s["what"])
     assert first["grid"] == [0.025, 0.1]
     # weights move less as alpha grows (theory O(1/alpha))
-    assert rec["metrics"]["weight_change_alpha20"] < rec["metrics"]["weight_change_alpha2"]
+    assert rec["metrics"]["weight_change_fixed_eta_alpha20"] < rec["metrics"]["weight_change_fixed_eta_alpha2"]
     assert (out / "checkpoints").is_dir()
 
 

@@ -260,9 +260,10 @@ def _alpha_sweep(cfg: Config, checkpoints: Path, device: torch.device, progress:
 
     out: dict = {"selections": [], "rows": []}
     linear_cache: dict[float, Linearized] = {}
+    all_trained: dict[float, dict] = {}
     for alpha in progress(cfg.alphas, desc="alphas", total=len(cfg.alphas)):
         grid = [float(f"{lr * min(1.0, alpha):.6g}") for lr in cfg.lrs]  # below alpha = 1, w moves eta / alpha per step
-        trained: dict[float, tuple[nn.Module, float]] = {}
+        trained: dict[float, tuple[nn.Module, float]] = all_trained.setdefault(alpha, {})
         for extension in range(cfg.lr_extensions + 1):
             for eta in grid:
                 if eta not in trained:
@@ -295,6 +296,21 @@ def _alpha_sweep(cfg: Config, checkpoints: Path, device: torch.device, progress:
             "distance": float((h_scaled - h_linear).norm() / h_linear.norm()),
             "agreement": 100.0 * float((h_scaled.argmax(1) == h_linear.argmax(1)).double().mean()),
             "weight_change": scaled.weight_change(), "linear_weight_change": linear.weight_change() / alpha})
+    # the theorem's setting: every alpha >= 1 at one eta (the one chosen at the largest alpha)
+    eta_fixed = out["rows"][-1]["eta"]
+    h_linear = _outputs(linear_cache[eta_fixed], x["test"])
+    for r in out["rows"]:
+        if r["alpha"] >= 1:
+            alpha, trained = r["alpha"], all_trained[r["alpha"]]
+            if eta_fixed not in trained:
+                model = fit(AlphaScaled(_copy(initial), alpha), eta_fixed / alpha**2,
+                            f"scaled_alpha{alpha:g}_eta{eta_fixed:g}", {"model": "alpha-scaled", "alpha": alpha,
+                                                                        "eta": eta_fixed})
+                trained[eta_fixed] = (model, float("nan"))
+            model = trained[eta_fixed][0]
+            r["distance_fixed_eta"] = float((_outputs(model, x["test"]) - h_linear).norm() / h_linear.norm())
+            r["weight_change_fixed_eta"] = model.weight_change()
+    out["eta_fixed"] = eta_fixed
     out["n_test"] = len(data["y_test"])
     rich = [r for r in out["rows"] if r["alpha"] <= 1] or out["rows"][:1]
     reference = max(rich, key=lambda r: r["validation_accuracy"])  # first on ties
@@ -346,9 +362,14 @@ def _metrics(kernel: dict, sweep: dict, cfg: Config) -> dict[str, float]:
         for key in ("test_accuracy", "distance", "weight_change", "linear_test_accuracy", "agreement"):
             m[f"{key}_{tag}"] = float(r[key])
     lazy = [r for r in rows if r["alpha"] >= 1]
+    for r in lazy:
+        tag = f"alpha{r['alpha']:g}".replace(".", "p")
+        m[f"distance_fixed_eta_{tag}"] = r["distance_fixed_eta"]
+        m[f"weight_change_fixed_eta_{tag}"] = r["weight_change_fixed_eta"]
     if len(lazy) > 1:
-        m["alpha_distance_slope"] = _slope([r["alpha"] for r in lazy], [r["distance"] for r in lazy])
-        m["alpha_weight_change_slope"] = _slope([r["alpha"] for r in lazy], [r["weight_change"] for r in lazy])
+        m["alpha_distance_slope"] = _slope([r["alpha"] for r in lazy], [r["distance_fixed_eta"] for r in lazy])
+        m["alpha_weight_change_slope"] = _slope([r["alpha"] for r in lazy], [r["weight_change_fixed_eta"] for r in lazy])
+        m["eta_fixed"] = sweep["eta_fixed"]
     m["accuracy_gap_feature_learning_vs_lazy"] = sweep["feature_learning"]["test_accuracy"] - rows[-1]["test_accuracy"]
     return m
 
@@ -385,18 +406,20 @@ def _verdicts(kernel: dict, sweep: dict, cfg: Config) -> list[Verdict]:
     rows = sweep["rows"]
     lazy = [r for r in rows if r["alpha"] >= 1]
     if len(lazy) >= 2:
-        d_slope = _slope([r["alpha"] for r in lazy], [r["distance"] for r in lazy])
-        w_slope = _slope([r["alpha"] for r in lazy], [r["weight_change"] for r in lazy])
-        holds = d_slope <= -0.5 and w_slope <= -0.5 and lazy[-1]["distance"] < lazy[0]["distance"]
+        alphas = [r["alpha"] for r in lazy]
+        d_slope = _slope(alphas, [r["distance_fixed_eta"] for r in lazy])
+        w_slope = _slope(alphas, [r["weight_change_fixed_eta"] for r in lazy])
+        holds = d_slope <= -0.5 and w_slope <= -0.5 and lazy[-1]["distance_fixed_eta"] < lazy[0]["distance_fixed_eta"]
         verdicts.append(Verdict(
             "Scaling the model by alpha (loss / alpha^2) keeps training close to its linearization as alpha grows,"
             " with weights moving O(1/alpha) (Chizat, Oyallon & Bach 2019, Theorems 2.2-2.4)",
             "holds" if holds else ("partially" if d_slope < 0 else "does not hold"),
-            "test-output distance ||h_alpha - h_lin|| / ||h_lin|| = "
-            + ", ".join(f"{r['distance']:.3g}" for r in rows) + " and relative weight change "
-            + ", ".join(f"{r['weight_change']:.3g}" for r in rows) + f" at alphas {list(cfg.alphas)}; log-log slopes"
-            f" over alpha >= 1: distance {d_slope:.2f}, weight change {w_slope:.2f} (theory -1). Criterion: both <= -0.5"
-            " (holds); distance slope < 0 (partially).",
+            f"at one eta = {sweep['eta_fixed']:g} (chosen at the largest alpha), alphas {alphas}: test-output distance"
+            " ||h_alpha - h_lin|| / ||h_lin|| = " + ", ".join(f"{r['distance_fixed_eta']:.3g}" for r in lazy)
+            + ", relative weight change " + ", ".join(f"{r['weight_change_fixed_eta']:.3g}" for r in lazy)
+            + f"; log-log slopes: distance {d_slope:.2f}, weight change {w_slope:.2f} (theory -1). With eta chosen per"
+            " alpha: distances " + ", ".join(f"{r['distance']:.3g}" for r in rows) + f" at alphas {list(cfg.alphas)}."
+            " Criterion: both slopes <= -0.5 (holds); distance slope < 0 (partially).",
             "Chizat et al. 2019: distance to the linearized trajectory O(1/alpha)"))
     else:
         verdicts.append(Verdict("Lazy training stays close to its linearization (Chizat et al. 2019)", "not tested",
@@ -435,7 +458,9 @@ def _tables(kernel: dict, sweep: dict, cfg: Config) -> list:
             round(r["test_accuracy"], 2), float(f"{r['final_loss']:.4g}")] for r in kernel["rows"]]
     alpha = [[r["alpha"], r["eta"], round(r["validation_accuracy"], 2), round(r["test_accuracy"], 2),
               round(r["linear_test_accuracy"], 2), round(r["distance"], 4), round(r["agreement"], 2),
-              float(f"{r['weight_change']:.4g}"), float(f"{r['linear_weight_change']:.4g}")] for r in sweep["rows"]]
+              float(f"{r['weight_change']:.4g}"), float(f"{r['linear_weight_change']:.4g}"),
+              round(r.get("distance_fixed_eta", float("nan")), 4) if r["alpha"] >= 1 else "",
+              float(f"{r['weight_change_fixed_eta']:.4g}") if r["alpha"] >= 1 else ""] for r in sweep["rows"]]
     kernels = [["NNGP, ridge", kernel["nngp_ridge"], round(kernel["nngp_test_accuracy"], 2)],
                ["NTK, ridge", kernel["ntk_ridge"], round(kernel["ntk_test_accuracy"], 2)],
                [f"NTK, {kernel['steps']} GD steps", 0.0, round(kernel["kernel_gd_test_accuracy"], 2)]]
@@ -448,7 +473,8 @@ def _tables(kernel: dict, sweep: dict, cfg: Config) -> list:
          ["kernel", "ridge (relative)", "test accuracy (%)"], kernels),
         (f"(B) alpha sweep, CNN width {cfg.cnn_width}, {cfg.cnn_train} images, {cfg.epochs} epochs, cross-entropy",
          ["alpha", "eta (chosen)", "validation accuracy (%)", "test accuracy (%)", "linearized test accuracy (%)",
-          "distance to linearized", "argmax agreement (%)", "weight change", "linearized weight change"], alpha)]
+          "distance to linearized", "argmax agreement (%)", "weight change", "linearized weight change",
+          f"distance at eta = {sweep['eta_fixed']:g}", f"weight change at eta = {sweep['eta_fixed']:g}"], alpha)]
 
 
 def _notes(kernel: dict, sweep: dict, cfg: Config) -> list[str]:
@@ -562,13 +588,19 @@ def _plot_alpha(sweep: dict, cfg: Config, out_dir: Path) -> str:
     rows = sweep["rows"]
     a = np.array([r["alpha"] for r in rows])
     fig, axes = _figure(3, 4.4)
-    axes[0].plot(a, [r["distance"] for r in rows], "-o", label="||h_alpha - h_lin|| / ||h_lin||")
+    axes[0].plot(a, [r["distance"] for r in rows], "-o", label="||h_alpha - h_lin|| / ||h_lin||, eta per alpha")
+    lazy = [r for r in rows if r["alpha"] >= 1]
+    fixed = f"one eta = {sweep['eta_fixed']:g}"
+    axes[0].plot([r["alpha"] for r in lazy], [r["distance_fixed_eta"] for r in lazy], "--^", color="tab:red",
+                 label=f"same, {fixed}")
     axes[0].plot(a, a[-1] * rows[-1]["distance"] / a, "k:", label="slope -1")
     axes[0].set(xscale="log", yscale="log", xlabel="alpha", ylabel="relative distance (test logits)",
-                title="trained model vs trained linearization")
+                title="(B) trained model vs trained linearization")
     axes[1].plot(a, [r["weight_change"] for r in rows], "-o", label="alpha-scaled CNN")
     axes[1].plot(a, [r["linear_weight_change"] for r in rows], "--s", label="linearized model")
-    axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="||w - w0|| / ||w0||", title="weight change")
+    axes[1].plot([r["alpha"] for r in lazy], [r["weight_change_fixed_eta"] for r in lazy], "--^", color="tab:red",
+                 label=f"alpha-scaled CNN, {fixed}")
+    axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="||w - w0|| / ||w0||", title="(B) weight change (eta chosen per alpha)")
     axes[2].plot(a, [r["test_accuracy"] for r in rows], "-o", label="alpha-scaled CNN")
     axes[2].plot(a, [r["linear_test_accuracy"] for r in rows], "--s", label="linearized model")
     axes[2].set(xscale="log", xlabel="alpha", ylabel="test accuracy (%)",
