@@ -42,6 +42,7 @@ def test_record_is_complete(record):
     whats = [s["what"] for s in rec["selections"]]
     assert sum("learning rate" in w for w in whats) == 3 and any("ridge of NTK" in w for w in whats)
     assert any("steps" in w for w in whats) and any("feature-learning" in w for w in whats)
+    assert any("common eta" in w for w in whats)
     for s in rec["selections"]:
         assert len(s["scores"]) == len(s["grid"]) and s["chosen"] in s["grid"]
     # below alpha = 1 the learning-rate grid is scaled by alpha
