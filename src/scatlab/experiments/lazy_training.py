@@ -402,7 +402,7 @@ def _verdicts(kernel: dict, sweep: dict, cfg: Config) -> list[Verdict]:
         "Under the NTK parameterization the tangent kernel moves less during training as the width grows"
         " (Jacot et al. 2018; Lee et al. 2019: change O(width^-1/2))",
         "holds" if holds else ("partially" if change_slope < 0 else "does not hold"),
-        f"relative change ||Theta_T - Theta_0||_F / ||Theta_0||_F = "
+        "relative change ||Theta_T - Theta_0||_F / ||Theta_0||_F = "
         + ", ".join(f"{v:.3g}" for v in pw["ntk_change"]) + f" at widths {list(widths)}; log-log slope"
         f" {change_slope:.2f}. Criterion: slope <= -0.25 and widest < narrowest (holds); slope < 0 (partially).",
         "Lee et al. 2019, Fig. 1: relative Frobenius change of the NTK falls like 1/sqrt(width) (slope -0.5)"))
@@ -412,7 +412,7 @@ def _verdicts(kernel: dict, sweep: dict, cfg: Config) -> list[Verdict]:
         "The NTK at initialization converges to the closed-form arc-cosine kernel of the ReLU MLP (Jacot et al."
         " 2018, Theorem 1; Arora et al. 2019)",
         "holds" if holds else ("partially" if init_slope < 0 else "does not hold"),
-        f"||Theta_0 - Theta_inf (x) I_K||_F / ||Theta_inf (x) I_K||_F = "
+        "||Theta_0 - Theta_inf (x) I_K||_F / ||Theta_inf (x) I_K||_F = "
         + ", ".join(f"{v:.3g}" for v in pw["init_error"]) + f"; log-log slope {init_slope:.2f}. Criterion: slope"
         " <= -0.25 and error < 0.2 at the widest (holds); slope < 0 (partially).",
         "fluctuations O(width^-1/2) (Hanin & Nica 2020 for fixed depth)"))

@@ -28,7 +28,8 @@ with :math:`\cos\theta = \Sigma^l(x, x') / \sqrt{\Sigma^l(x, x)\Sigma^l(x', x')}
 
 (Arora et al., "On exact computation with an infinitely wide neural net", NeurIPS 2019). The
 default :math:`\sigma_w^2 = 2`, :math:`\sigma_b = 0` keeps :math:`\Sigma^l(x, x) = 2\|x\|^2/d` at
-every layer (and :math:`\Theta^{L+1}(x, x) = 2(L+1)\|x\|^2/d`). :class:`scatlab.theory.lazy.NTKMLP` is the finite network of these conventions.
+every layer (and :math:`\Theta^{L+1}(x, x) = 2(L+1)\|x\|^2/d`). :class:`scatlab.theory.lazy.NTKMLP`
+is the finite network of these conventions.
 """
 from __future__ import annotations
 
