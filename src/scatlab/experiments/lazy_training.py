@@ -610,13 +610,13 @@ def _plot_alpha(sweep: dict, cfg: Config, out_dir: Path) -> str:
     axes[0].plot(a, a[-1] * rows[-1]["distance"] / a, "k:", label="slope -1")
     axes[0].set(xscale="log", yscale="log", xlabel="alpha", ylabel="relative distance (test logits)",
                 title="(B) trained model vs trained linearization")
-    axes[1].plot(a, [r["weight_change"] for r in rows], "-o", label="alpha-scaled CNN")
-    axes[1].plot(a, [r["linear_weight_change"] for r in rows], "--s", label="linearized model")
+    axes[1].plot(a, [r["weight_change"] for r in rows], "-o", label="alpha-scaled CNN, eta per alpha")
+    axes[1].plot(a, [r["linear_weight_change"] for r in rows], "--s", label="linearized model, same eta")
     axes[1].plot([r["alpha"] for r in lazy], [r["weight_change_fixed_eta"] for r in lazy], "--^", color="tab:red",
                  label=f"alpha-scaled CNN, {fixed}")
-    axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="||w - w0|| / ||w0||", title="(B) weight change (eta chosen per alpha)")
+    axes[1].set(xscale="log", yscale="log", xlabel="alpha", ylabel="||w - w0|| / ||w0||", title="(B) relative weight change")
     axes[2].plot(a, [r["test_accuracy"] for r in rows], "-o", label="alpha-scaled CNN")
-    axes[2].plot(a, [r["linear_test_accuracy"] for r in rows], "--s", label="linearized model")
+    axes[2].plot(a, [r["linear_test_accuracy"] for r in rows], "--s", label="linearized model, same eta")
     axes[2].set(xscale="log", xlabel="alpha", ylabel="test accuracy (%)",
                 title=f"(B) test accuracy ({sweep['n_test']} images)")
     for ax in axes:
