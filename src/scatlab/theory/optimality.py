@@ -166,7 +166,9 @@ def factorize(Y: torch.Tensor, r: int, lam: float, *, starts: int = 1, seed: int
     converged when its objective decreased by at most ``tol`` (relative, per sweep, averaged over
     ``check_every`` sweeps); the loop stops when all have, or after ``max_iter`` sweeps.
 
-    Random starts: Gaussian columns rescaled to :math:`\|u_i\| = \|v_i\| = \sqrt{\sigma_{\max}(Y)}`.
+    Random starts: U Gaussian, V = Y^T U (half a power step: a Gaussian v in a large pixel space would be
+    zeroed by the first thresholding whenever :math:`\|Y\hat v\| < \lambda`), columns rescaled to
+    :math:`\|u_i\| = \|v_i\| = \sqrt{\sigma_{\max}(Y)}`.
     ``init`` = (U (S, n, r), V (S, d, r)) starts from given points instead (``starts``, ``seed`` unused).
     Y is used in float64.
     """
@@ -185,8 +187,8 @@ def factorize(Y: torch.Tensor, r: int, lam: float, *, starts: int = 1, seed: int
         g = torch.Generator().manual_seed(int(seed))
         scale = float(torch.linalg.matrix_norm(Y, ord=2)) ** 0.5
         U = torch.randn(starts, n, r, generator=g, dtype=torch.float64).to(Y.device)
-        V = torch.randn(starts, d, r, generator=g, dtype=torch.float64).to(Y.device)
-        U, V = U / U.norm(dim=1, keepdim=True) * scale, V / V.norm(dim=1, keepdim=True) * scale
+        V = Y.T @ U
+        U, V = U / U.norm(dim=1, keepdim=True) * scale, V / V.norm(dim=1, keepdim=True).clamp_min(1e-300) * scale
     else:
         U, V = _check_factors(Y, init[0].double(), init[1].double(), "factorize")
         if U.shape[2] != r:
