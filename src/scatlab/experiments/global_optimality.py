@@ -88,7 +88,7 @@ class Config:
     # 1. factorization
     n_images: int = 200  # rows of Y: class-balanced training images (pixels as columns)
     target_rank: int = 8  # lambda = sqrt(sigma_k sigma_k+1) of Y: the global optimum has this rank
-    ranks: tuple[int, ...] = (2, 4, 6, 8, 10, 12, 16, 24, 32)  # numbers of columns r (slices)
+    ranks: tuple[int, ...] = (2, 4, 6, 8, 12, 16, 24, 32)  # numbers of columns r (slices)
     starts: int = 20  # random starts per r
     max_iter: int = 20000  # PALM sweeps at most
     tol: float = 1e-12  # stop when the relative decrease per sweep is below this
@@ -557,6 +557,8 @@ def _notes(cfg, factor, relu, land, times) -> list[str]:
     k = cfg.target_rank
     c = _zero_slice_counts(cfg, factor)
     dead_reb = sum(int((e["rebalanced"]["active"] < r).sum()) for r, e in factor["rows"].items() if r >= factor["rank"])
+    plain_saddles = sum(int((e["plain"]["zero"] & ~e["plain"]["local_min"]).sum()) for e in factor["rows"].values())
+    sgd = [rows[0]["ratio"] for rows in land["rows"].values()]
     dead_plain = sum(int((e["plain"]["active"] < r).sum()) for r, e in factor["rows"].items() if r >= factor["rank"])
     return [
         f"Factorization: sigma_1(Y) = {s[0]:.2f}, sigma_{k} = {s[k - 1]:.3f}, sigma_{k + 1} = {s[k]:.3f}, lambda ="
@@ -565,17 +567,18 @@ def _notes(cfg, factor, relu, land, times) -> list[str]:
         "PALM end points with a zero slice and sigma_max(R) > lambda are saddles: a first-order method cannot leave an"
         " exact zero slice, but the meta-algorithm's escape (the top singular pair of R into the slice) lowers the"
         " objective by (sigma_1 - lambda)^2 / 2 and descent then continues.",
-        f"ReLU: the certificate is searched by gradient ascent (a lower bound of the polar); L-BFGS stops at kinks of"
+        "ReLU: the certificate is searched by gradient ascent (a lower bound of the polar); L-BFGS stops at kinks of"
         " the ReLUs, so the ratio at the network's own neurons measures how stationary the fit is (1 exactly at a"
         " stationary point); the suboptimality bound is only meaningful when the ratio is close to 1.",
         f"Factorization: at r >= the rank of the optimum, {dead_reb} rebalanced and {dead_plain} plain PALM end points"
         f" have a dead column. The plain PALM (a dead u_i keeps its v_i) stopped at {c['half_min']} points where one"
         f" factor of a column is zero and moving it alone raises the objective to first order (local minima of the"
         f" parameterization); {c['half_min_nonglobal']} of them are not global. Rebalanced (same U V^T, the column an"
-        " all-zero slice) such points are saddles: the theorem's all-zero hypothesis is what excludes them.",
-        "Landscape: the certificate of the SGD end points (cross-entropy gradient, lambda = weight decay) stays far"
-        " above 1: a few epochs of minibatch SGD do not reach a stationary point of the regularized objective, so that"
-        " column measures distance from optimality of the training, not the landscape.",
+        f" all-zero slice), {plain_saddles} plain end points fail the local-minimum conditions (sigma_max(R) > lambda:"
+        " saddles), which is how the theorem's all-zero hypothesis excludes such points.",
+        f"Landscape: the certificate of the SGD end points (cross-entropy gradient, lambda = weight decay) ranges"
+        f" {min(sgd):.3g}-{max(sgd):.3g} over widths (1 at a stationary point of the regularized objective): it"
+        " measures how far minibatch SGD with a finite budget stops from a stationary point, not the landscape.",
         f"Landscape: cross-entropies without the penalty, on the {cfg.landscape_n_train} training images and"
         f" {cfg.n_test} test images; the seeds change the initialization and the sample order, not the data.",
         "Seconds per part: " + ", ".join(f"{k} {v:.0f}" for k, v in times.items()) + ".",
