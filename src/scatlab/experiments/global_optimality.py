@@ -49,7 +49,7 @@ ReLU kinks a few per cent from stationarity) and the ratio decreases with width 
 test losses at the largest width is below half of that at the smallest and decreases with width
 (Spearman < 0), partially if one of them does.
 
-Time on this 2-core CPU (one thread): quick 185 s wall (36 s of CPU: the machine was shared, load ~10);
+Time on this 2-core CPU (one thread): quick 185-272 s wall (36-41 s of CPU: the machine was shared, load ~10);
 full estimated at ~30-40 min of one core from the quick run's per-part times (the factorization grows
 with n_images x r x starts, the ReLU fits with n x width x iterations).
 """
@@ -120,7 +120,7 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """Smaller Y, fewer r, widths and seeds, short trainings (about 2-3 minutes on one core)."""
+        """Smaller Y, fewer r, widths and seeds, short trainings (about 40 s of CPU; 3-5 min wall when shared)."""
         return cls(n_images=50, target_rank=4, ranks=(2, 4, 6, 8, 12), starts=8, relu_n_train=300,
                    relu_n_validation=300, n_test=1000, relu_select_width=32, relu_widths=(2, 8, 32, 128), relu_seeds=1,
                    lbfgs_iter=400, polar_starts=32, polar_steps=150, landscape_n_train=1000, landscape_n_validation=500,
