@@ -337,7 +337,9 @@ def _squared_loss(out: torch.Tensor, Y: torch.Tensor) -> torch.Tensor:
 
 def fit_two_layer_relu(model: TwoLayerReLU, X: torch.Tensor, Y: torch.Tensor, lam: float, *, max_iter: int = 2000,
                        tol: float = 1e-10) -> dict:
-    r"""Full-batch L-BFGS (strong Wolfe line search, restarted when it stalls) on :math:`\frac1{2n}\|Y - f(X)\|_F^2 + \frac\lambda2\|\theta\|^2`.
+    r"""Full-batch L-BFGS on :math:`\frac1{2n}\|Y - f(X)\|_F^2 + \frac\lambda2\|\theta\|^2`.
+
+    Strong Wolfe line search; restarted with a fresh curvature history when it stalls (at ReLU kinks).
 
     Stops after ``max_iter`` iterations or when the gradient's largest entry is <= ``tol``. Runs in
     the model's dtype (use float64 for certificates). Returns the final 'loss', 'objective' (with the
