@@ -50,8 +50,9 @@ ReLU kinks a few per cent from stationarity) and the ratio decreases with width 
 (Spearman < 0), partially if one of them does.
 
 Time on this 2-core CPU (one thread): quick 185-272 s wall (36-41 s of CPU: the machine was shared, load ~10);
-full estimated at ~30-40 min of one core from the quick run's per-part times (the factorization grows
-with n_images x r x starts, the ReLU fits with n x width x iterations).
+full estimated at ~25 min of one core (1-1.5 h wall on the shared machine; its factorization part took
+18 min wall there) from the quick run's per-part times (the factorization grows with n_images x r x
+starts, the ReLU fits with n x width x iterations, the landscape with runs x epochs x images x width).
 """
 from __future__ import annotations
 
@@ -97,25 +98,25 @@ class Config:
     cert_tol: float = 1e-3  # tolerance of the local-minimum conditions (stationarity, polar ratio <= 1 + tol)
     # 2. two-layer ReLU certificate
     pool: int = 2  # average pooling of the images before the networks (1: none)
-    relu_n_train: int = 1000  # training images of the ReLU fits
-    relu_n_validation: int = 1000  # validation images (choice of lambda)
+    relu_n_train: int = 500  # training images of the ReLU fits
+    relu_n_validation: int = 500  # validation images (choice of lambda)
     n_test: int = 2000  # first test images
     relu_lams: tuple[float, ...] = (1e-3, 1e-2, 1e-1)  # candidate weight decays lambda
     relu_select_width: int = 64  # width at which lambda is chosen
-    relu_widths: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)  # hidden widths
-    relu_seeds: int = 3  # initializations per width
-    lbfgs_iter: int = 2000  # L-BFGS iterations at most per fit
+    relu_widths: tuple[int, ...] = (2, 4, 8, 16, 32, 64, 128, 256)  # hidden widths
+    relu_seeds: int = 2  # initializations per width
+    lbfgs_iter: int = 1000  # L-BFGS iterations at most per fit
     polar_starts: int = 64  # random starts (and as many data rows) of the polar search
     polar_steps: int = 300  # gradient-ascent steps of the polar search
     # 3. landscape
     landscape_n_train: int = 2000  # training images of the landscape trainings
     landscape_n_validation: int = 1000  # validation images (choice of lr and weight decay)
-    landscape_widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256, 512)  # hidden widths
+    landscape_widths: tuple[int, ...] = (4, 8, 16, 32, 64, 128, 256)  # hidden widths
     landscape_runs: int = 10  # trainings (seeds) per width, K >= 10
     landscape_select_width: int = 64  # width at which lr and weight decay are chosen
     lrs: tuple[float, ...] = (0.01, 0.03, 0.1)  # candidate initial learning rates (cosine schedule)
     weight_decays: tuple[float, ...] = (1e-4, 1e-3)  # candidate weight decays
-    epochs: int = 30  # epochs of every training (a budget, not selected)
+    epochs: int = 20  # epochs of every training (a budget, not selected)
     batch_size: int = 100  # SGD batch size
 
     @classmethod
