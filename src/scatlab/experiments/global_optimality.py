@@ -50,9 +50,8 @@ ReLU kinks a few per cent from stationarity) and the ratio decreases with width 
 (Spearman < 0), partially if one of them does.
 
 Time on this 2-core CPU (one thread): quick 185-272 s wall (36-41 s of CPU: the machine was shared, load ~10);
-full estimated at ~25 min of one core (1-1.5 h wall on the shared machine; its factorization part took
-18 min wall there) from the quick run's per-part times (the factorization grows with n_images x r x
-starts, the ReLU fits with n x width x iterations, the landscape with runs x epochs x images x width).
+full measured at 29 min wall (8 min of CPU; factorization 19 min, ReLU 6 min, landscape 4 min wall)
+on the same shared machine.
 """
 from __future__ import annotations
 
