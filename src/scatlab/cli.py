@@ -80,8 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="time the transforms against Kymatio 0.3.0 (same process, interleaved)",
                                 epilog="configurations: " + ", ".join(c.name for c in CONFIGS))
-    bench.add_argument("--config", action="append", help="configuration name (repeatable); default: all",
-                       choices=[c.name for c in CONFIGS], metavar="NAME")
+    bench.add_argument("--config", action="append", metavar="NAME",
+                       help="configuration name (repeatable; listed below); default: all")
     bench.add_argument("--repeats", type=int, default=7)
     bench.add_argument("--threads", type=int, default=2)
     bench.add_argument("--no-peer", action="store_true", help="time scatlab alone")
