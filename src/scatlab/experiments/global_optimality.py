@@ -65,12 +65,12 @@ import torch.nn.functional as F
 from scipy.stats import spearmanr
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.regimes import balanced_subsets, image_tensors
 from ..learning.splits import train_validation_indices
 from ..learning.training import TrainSettings, train
 from ..runtime import Progress, seed_everything
 from ..theory import optimality as opt
+from ._figures import figure_row, save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
@@ -596,20 +596,8 @@ def _r(value, digits: int = 4):
 # ------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
-def _figure(ncols: int = 1, width: float = 5.5):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, 4.2), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
 def _plot_spectrum(factor, cfg, out_dir) -> str:
-    fig, (ax,) = _figure()
+    fig, (ax,) = figure_row()
     s = factor["singular_values"]
     shown = min(len(s), 4 * max(cfg.target_rank, max(cfg.ranks)))
     ax.semilogy(np.arange(1, shown + 1), s[:shown], "o-", ms=3, label="singular values of Y")
@@ -617,11 +605,11 @@ def _plot_spectrum(factor, cfg, out_dir) -> str:
     ax.axvline(factor["rank"] + 0.5, color="gray", ls=":", label=f"optimum rank {factor['rank']}")
     ax.set(xlabel="index k", ylabel="sigma_k(Y)", title=f"1. Spectrum of Y ({factor['Y_shape'][0]} images)")
     ax.legend()
-    return _save(fig, out_dir, "factor_spectrum.png")
+    return save_png(fig, out_dir, "factor_spectrum.png")
 
 
 def _plot_fractions(factor, cfg, out_dir) -> str:
-    fig, (ax,) = _figure()
+    fig, (ax,) = figure_row()
     rs = sorted(factor["rows"])
     for key, label, style in (("rebalanced", "PALM, rebalanced", "o-"), ("plain", "PALM, plain", "s--"),
                               ("escape", "rebalanced + zero-slice escapes", "^:")):
@@ -630,11 +618,11 @@ def _plot_fractions(factor, cfg, out_dir) -> str:
     ax.set(xlabel="number of columns r (slices)", ylabel=f"fraction of starts with gap < {cfg.gap_tol:g}",
            title=f"1. Reaching the global optimum ({cfg.starts} starts per r)", ylim=(-0.05, 1.05))
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "factor_fraction_global.png")
+    return save_png(fig, out_dir, "factor_fraction_global.png")
 
 
 def _plot_gaps(factor, cfg, out_dir) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     rs = sorted(factor["rows"])
     floor = 1e-16
     for offset, key, marker in ((-0.2, "rebalanced", "o"), (0.2, "plain", "s")):
@@ -654,11 +642,11 @@ def _plot_gaps(factor, cfg, out_dir) -> str:
     axes[1].set(xlabel="r", ylabel="sigma_max(Y - U V^T) / lambda", title="Polar certificate, per start")
     for ax in axes:
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "factor_gaps_certificates.png")
+    return save_png(fig, out_dir, "factor_gaps_certificates.png")
 
 
 def _plot_relu(relu, cfg, out_dir) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     for w, rows in relu["rows"].items():
         axes[0].scatter([w] * len(rows), [r["ratio"] for r in rows], color="tab:blue", s=12, alpha=0.5)
     summary = _relu_summary(relu)
@@ -678,11 +666,11 @@ def _plot_relu(relu, cfg, out_dir) -> str:
     twin.set_ylabel("test accuracy (%)")
     handles = axes[1].get_legend_handles_labels()[0] + twin.get_legend_handles_labels()[0]
     axes[1].legend(handles=handles, loc="center right", fontsize=8)
-    return _save(fig, out_dir, "relu_certificate.png")
+    return save_png(fig, out_dir, "relu_certificate.png")
 
 
 def _plot_landscape(land, cfg, out_dir) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2)
     ws = sorted(land["rows"])
     for key, color, shift in (("train_loss", "tab:blue", 0.95), ("test_loss", "tab:orange", 1.05)):
         for w in ws:
@@ -699,4 +687,4 @@ def _plot_landscape(land, cfg, out_dir) -> str:
                 title="Spread over trainings")
     for ax in axes:
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "landscape_spread.png")
+    return save_png(fig, out_dir, "landscape_spread.png")

@@ -65,12 +65,12 @@ import torch
 from torch import nn
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
 from ..runtime import Progress, default_device, seed_everything
 from ..theory.kernels import kernel_gradient_descent, kernel_ridge, relu_kernels
 from ..theory.lazy import AlphaScaled, Linearized, NTKMLP, gradient_descent_mse, ntk_relative_change
+from ._figures import figure_row, save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run", "SmallCNN"]
@@ -514,18 +514,6 @@ def _notes(kernel: dict, sweep: dict, cfg: Config) -> list[str]:
 # --------------------------------------------------------------------------------------- figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
-def _figure(ncols: int = 1, width: float = 5.0):
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width * ncols, 4.0), layout="constrained")
-    return fig, fig.subplots(1, ncols, squeeze=False)[0]
-
-
 def _reference(ax, widths, values, slope: float, label: str) -> None:
     w = np.asarray(widths, float)
     ax.plot(w, values[0] * (w / w[0]) ** slope, "k:", label=label)
@@ -539,7 +527,7 @@ def _width_ticks(ax, widths) -> None:
 
 
 def _plot_ntk(kernel: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2, 5.0, 4.0)
     pw, w = kernel["per_width"], np.asarray(cfg.widths)
     for r in kernel["rows"]:
         axes[0].plot(r["width"], r["ntk_change"], "o", color="tab:blue", alpha=0.35, ms=4)
@@ -555,12 +543,12 @@ def _plot_ntk(kernel: dict, cfg: Config, out_dir: Path) -> str:
     for ax in axes:
         _width_ticks(ax, w)
         ax.legend()
-    return _save(fig, out_dir, "ntk_vs_width.png")
+    return save_png(fig, out_dir, "ntk_vs_width.png")
 
 
 def _plot_kernel_match(kernel: dict, out_dir: Path) -> str:
     theta_inf, theta0, theta1 = kernel["match"]
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2, 5.0, 4.0)
     lo, hi = float(theta_inf.min()), float(theta_inf.max())
     axes[0].plot(theta_inf.ravel(), theta0.ravel(), ".", ms=2, alpha=0.5, label="at initialization")
     axes[0].plot(theta_inf.ravel(), theta1.ravel(), ".", ms=2, alpha=0.5, label="after training")
@@ -571,11 +559,11 @@ def _plot_kernel_match(kernel: dict, out_dir: Path) -> str:
     im = axes[1].imshow(theta_inf, cmap="viridis")
     axes[1].set(title="closed-form NTK on the probe images", xlabel="image", ylabel="image")
     fig.colorbar(im, ax=axes[1])
-    return _save(fig, out_dir, "ntk_closed_form.png")
+    return save_png(fig, out_dir, "ntk_closed_form.png")
 
 
 def _plot_convergence(kernel: dict, cfg: Config, out_dir: Path) -> str:
-    fig, axes = _figure(2)
+    fig, axes = figure_row(2, 5.0, 4.0)
     pw, w = kernel["per_width"], np.asarray(cfg.widths)
     for r in kernel["rows"]:
         axes[0].plot(r["width"], r["distance"], "o", color="tab:green", alpha=0.35, ms=4)
@@ -595,13 +583,13 @@ def _plot_convergence(kernel: dict, cfg: Config, out_dir: Path) -> str:
     for ax in axes:
         _width_ticks(ax, w)
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "kernel_convergence.png")
+    return save_png(fig, out_dir, "kernel_convergence.png")
 
 
 def _plot_alpha(sweep: dict, cfg: Config, out_dir: Path) -> str:
     rows = sweep["rows"]
     a = np.array([r["alpha"] for r in rows])
-    fig, axes = _figure(3, 4.4)
+    fig, axes = figure_row(3, 4.4, 4.0)
     axes[0].plot(a, [r["distance"] for r in rows], "-o", label="||h_alpha - h_lin|| / ||h_lin||, eta per alpha")
     lazy = [r for r in rows if r["alpha"] >= 1]
     fixed = f"one eta = {sweep['eta_fixed']:g}"
@@ -621,4 +609,4 @@ def _plot_alpha(sweep: dict, cfg: Config, out_dir: Path) -> str:
                 title=f"(B) test accuracy ({sweep['n_test']} images)")
     for ax in axes:
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "alpha_sweep.png")
+    return save_png(fig, out_dir, "alpha_sweep.png")
