@@ -12,10 +12,10 @@ from scatlab.reproduce import runner
 DATA = Config().data_dir
 pytestmark = pytest.mark.skipif(not is_fashion_mnist(DATA), reason="Fashion-MNIST files not installed")
 
-TINY = {"n_train": "100", "n_validation": "50", "n_test": "100", "widths": "4,8,8", "lrs": "0.05",
-        "epoch_grid": "3", "random_fractions": "0.5,1.0", "rademacher_draws": "1", "train_sizes": "50,100",
-        "jacobian_weights": "0.01,0.1", "margin_points": "20", "attack_points": "4", "deepfool_steps": "10",
-        "batch_size": "25"}
+TINY = {"n_train": "60", "n_validation": "30", "n_test": "50", "widths": "4,8,8", "lrs": "0.05",
+        "epoch_grid": "2", "random_fractions": "1.0", "rademacher_draws": "1", "train_sizes": "30,60",
+        "jacobian_weights": "0.01", "margin_points": "20", "attack_points": "4", "deepfool_steps": "10",
+        "batch_size": "20"}
 
 
 def test_tiny_run_records_every_field(tmp_path):
@@ -31,4 +31,4 @@ def test_tiny_run_records_every_field(tmp_path):
     whats = [s["what"] for s in record["selections"]]
     assert len(whats) == 2 and all(s["chosen"] in s["grid"] for s in record["selections"])
     saved = json.loads((tmp_path / "generalization" / "results.json").read_text())
-    assert saved["config"]["n_train"] == 100
+    assert saved["config"]["n_train"] == 60
