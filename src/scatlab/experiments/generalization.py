@@ -39,7 +39,6 @@ Jacobian penalty at ~2.7x the cost) about 35-45 minutes, estimated from the meas
 from __future__ import annotations
 
 import dataclasses
-import math
 from pathlib import Path
 
 import numpy as np
@@ -412,8 +411,8 @@ def _verdicts(m: dict[str, float], fits, cfg: Config) -> list[Verdict]:
         f" {m['chosen_jacobian_weight']:g}) of the median DeepFool margin with the gap: {rho:.2f} (first-order"
         f" margin: {m['spearman_first_order_margin_vs_gap']:.2f}); the penalty enlarged the DeepFool margin at"
         f" {100 * m['jacobian_larger_margin_fraction']:.0f} % of the sizes and shrank the gap at"
-        f" {100 * m['jacobian_smaller_gap_fraction']:.0f} %. Criterion: holds if rho <= -0.5 and both fractions >= 50 %,"
-        " partially if one of the two.",
+        f" {100 * m['jacobian_smaller_gap_fraction']:.0f} %. Criterion: holds if rho <= -0.5 and both fractions"
+        " >= 50 %, partially if one of the two.",
         "Sokolic et al.: the generalization error bound scales with the classification margin in input space;"
         " Jacobian regularization lowers the test error, most with few training samples."))
     return verdicts
