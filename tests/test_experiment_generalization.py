@@ -32,3 +32,9 @@ def test_tiny_run_records_every_field(tmp_path):
     assert len(whats) == 2 and all(s["chosen"] in s["grid"] for s in record["selections"])
     saved = json.loads((tmp_path / "generalization" / "results.json").read_text())
     assert saved["config"]["n_train"] == 60
+
+
+def test_bad_training_size_fails_before_training(tmp_path):
+    record = runner.run_experiment("generalization", tmp_path, quick=True, options={**TINY, "train_sizes": "35,60"})
+    assert record["status"] == "failed" and record["user_error"] and "35" in record["error"]
+    assert not (tmp_path / "generalization" / "checkpoints").exists()

@@ -75,7 +75,7 @@ class Config:
     random_fractions: tuple[float, ...] = (0.2, 0.5, 1.0)  # fractions of labels replaced by uniform random classes
     fit_threshold: float = 99.0  # training accuracy (%) counted as having fitted the training set
     rademacher_draws: int = 3  # random sign vectors fitted for the Rademacher estimate
-    train_sizes: tuple[int, ...] = (125, 250, 500, 1000)  # nested subsets of the n_train images (margins vs gap)
+    train_sizes: tuple[int, ...] = (100, 250, 500, 1000)  # nested subsets of the n_train images (margins vs gap)
     jacobian_weights: tuple[float, ...] = (0.001, 0.01, 0.1)  # candidate lambda of the Jacobian penalty
     margin_points: int = 1000  # training points whose first-order input margins are measured (per run)
     attack_points: int = 100  # training points attacked by DeepFool (per run)
@@ -148,6 +148,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     runs = _Runs(cfg, data, out_dir, progress)
     x, y = data["x_train"], data["y_train"]
     K = runs.num_classes
+    # checked before any training: sizes must be multiples of the number of classes
+    subsets = balanced_subsets(y.numpy(), tuple(sorted(set(cfg.train_sizes))), cfg.seed + 7)
     selections, tables, notes = [], [], []
 
     # ---- choice of lr and epochs on the validation images, true labels
@@ -229,7 +231,6 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                                 [float(s) for s in scores], weight,
                                 f"validation accuracy (%) on {cfg.n_validation} held-out training images, networks"
                                 f" trained on the {n} true-label images with the chosen lr and epochs, max"))
-    subsets = balanced_subsets(y.numpy(), tuple(sorted(set(cfg.train_sizes))), cfg.seed + 7)
     gap_rows = []
     for size in sorted(set(cfg.train_sizes)):
         index = torch.as_tensor(subsets[size])
