@@ -33,8 +33,9 @@ every later run; the Jacobian weight lambda is chosen on the same validation ima
 ``n_train``. The test set is scored once per trained network. Every run checkpoints and resumes.
 
 Cost on this 2-core CPU (one thread, shared with other jobs): ``--quick`` (200 images, narrow
-network) about 4 minutes; the full run (1,000 images, 19 trainings of 40-80 epochs, three with the
-Jacobian penalty at ~2.7x the cost) about 35-45 minutes, estimated from the measured epoch times.
+network, 9 trainings) measured 3.5 minutes (8 minutes while a full run shared the CPU); the full
+run (1,000 images, 23 trainings of 40-80 epochs, five with the Jacobian penalty at ~2.7x the cost)
+measured about 65 minutes on the loaded machine (other jobs running), in several resumed pieces.
 """
 from __future__ import annotations
 
