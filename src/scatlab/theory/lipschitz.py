@@ -55,34 +55,41 @@ def _jvp(f, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
 
 
 
-def operator_norm(linear_map, input_shape: tuple[int, ...], *, iterations: int = 500, tol: float = 1e-9,
-                  seed: int = 0, dtype: torch.dtype = torch.float64, device=None) -> float:
+def operator_norm(linear_map, input_shape: tuple[int, ...], *, tol: float = 1e-8, seed: int = 0,
+                  dtype: torch.dtype = torch.float64, device=None) -> float:
     r"""Largest singular value :math:`\|A\|_2` of a LINEAR map ``linear_map`` on tensors of ``input_shape``.
 
-    Power iteration on :math:`A^\top A` with :math:`A v` by ``torch.func.jvp`` and :math:`A^\top u` by
-    ``torch.func.vjp`` (no matrix is formed), in ``dtype``, until the estimate changes by less than
-    ``tol`` (relative). The estimate increases to :math:`\|A\|_2` from below.
+    Lanczos bidiagonalization (``scipy.sparse.linalg.svds``, k = 1, relative tolerance ``tol``) on
+    the map as a ``LinearOperator``: :math:`A v` = ``linear_map(v)`` and :math:`A^\top u` by
+    ``torch.func.vjp``, in ``dtype``; no matrix is formed. Converges much faster than plain power
+    iteration when the top singular values are close (as for convolutions).
     """
-    if iterations < 1 or not tol > 0:
-        raise InvalidParameterError(f"operator_norm needs iterations >= 1 and tol > 0; got {iterations}, {tol}.")
+    from scipy.sparse.linalg import LinearOperator, svds
+
+    if not tol > 0:
+        raise InvalidParameterError(f"The 'tol' parameter of operator_norm must be > 0; got {tol}.")
     if not input_shape or min(input_shape) < 1:
         raise ShapeError(f"The 'input_shape' of operator_norm must be non-empty with positive sizes; got {input_shape}.")
-    generator = torch.Generator().manual_seed(seed)
-    v = torch.randn(input_shape, generator=generator, dtype=dtype).to(device)
-    v = v / v.norm()
-    estimate = 0.0
-    for _ in range(iterations):
-        out, pullback = torch.func.vjp(linear_map, v)
-        w = pullback(out)[0]  # A^T A v
-        new = float(w.norm()) ** 0.5  # ||A^T A v|| -> sigma_max^2 for unit v
-        if new == 0.0:
-            return 0.0
-        v = w / w.norm()
-        if abs(new - estimate) <= tol * new:
-            estimate = new
-            break
-        estimate = new
-    return float(_jvp(linear_map, v, v).norm()) if estimate > 0 else 0.0
+    zero = torch.zeros(input_shape, dtype=dtype, device=device)
+    out, pullback = torch.func.vjp(linear_map, zero)  # linear: the pullback is the same at every point
+    n_in, n_out = zero.numel(), out.numel()
+    if min(n_in, n_out) == 1:  # svds needs k < min(shape): a row or a column, whose norm is exact
+        vector = pullback(torch.ones_like(out))[0] if n_out == 1 else linear_map(torch.ones_like(zero))
+        return float(vector.norm())
+
+    def matvec(v):
+        v = torch.as_tensor(np.asarray(v).reshape(input_shape), dtype=dtype, device=device)
+        return linear_map(v).detach().reshape(-1).cpu().numpy()
+
+    def rmatvec(u):
+        u = torch.as_tensor(np.asarray(u).reshape(out.shape), dtype=dtype, device=device)
+        return pullback(u)[0].detach().reshape(-1).cpu().numpy()
+
+    operator = LinearOperator((n_out, n_in), matvec=matvec, rmatvec=rmatvec, dtype=np.float64)
+    start = np.random.default_rng(seed).standard_normal(min(n_in, n_out))
+    if not np.any(matvec(np.random.default_rng(seed + 1).standard_normal(n_in))):
+        return 0.0  # the zero map (ARPACK cannot start on it)
+    return float(svds(operator, k=1, tol=tol, v0=start, return_singular_vectors=False)[0])
 
 
 def circular_conv_norm(weight: torch.Tensor, shape: tuple[int, ...]) -> float:
@@ -264,9 +271,21 @@ def _check_model_data(model: nn.Module, x: torch.Tensor, who: str) -> torch.devi
     return params[0].device
 
 
+def _pullback(model: nn.Module, x: torch.Tensor):
+    """(model(x), u -> J^T u, create_graph flag) by reverse-mode autograd. torch.autograd rather than
+    torch.func: the scattering transforms' custom autograd Functions do not support functorch
+    transforms."""
+    x = x.detach().requires_grad_(True)
+    out = model(x)
+
+    def pullback(u: torch.Tensor, create_graph: bool = False) -> torch.Tensor:
+        return torch.autograd.grad(out, x, u, retain_graph=True, create_graph=create_graph)[0]
+    return out, pullback
+
+
 def local_lipschitz(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
     r""":math:`\|\nabla_x m(x)\|_2` per image of the logit margin :math:`m = f_y - f_{j^*}` (runner-up
-    :math:`j^*` at x), by one ``torch.func.vjp`` per batch (the model in eval mode treats images
+    :math:`j^*` at x), by one backward pass per batch (the model in eval mode treats images
     independently, so the pullback of the per-image cotangents :math:`e_y - e_{j^*}` is the batch of
     per-image gradients). :math:`\max_x` of it is a lower bound on the margin's Lipschitz constant,
     itself at most :math:`\sqrt 2\,\mathrm{Lip}(f)`."""
@@ -276,18 +295,20 @@ def local_lipschitz(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, *, 
     out = []
     for s in range(0, len(x), batch_size):
         xb, yb = x[s:s + batch_size].to(device), labels[s:s + batch_size].to(device)
-        logits, pullback = torch.func.vjp(model, xb)
+        logits, pullback = _pullback(model, xb)
         _, runner = logit_margins(logits.detach(), yb)
-        cotangent = F.one_hot(yb, logits.shape[1]).to(logits.dtype) - F.one_hot(runner, logits.shape[1]).to(logits.dtype)
-        out.append(pullback(cotangent)[0].flatten(1).norm(dim=1).detach().cpu())
+        k = logits.shape[1]
+        cotangent = (F.one_hot(yb, k) - F.one_hot(runner, k)).to(logits.dtype)
+        out.append(pullback(cotangent).flatten(1).norm(dim=1).detach().cpu())
     return torch.cat(out)
 
 
 def jacobian_norms(model: nn.Module, x: torch.Tensor, *, iterations: int = 30, batch_size: int = 128,
                    seed: int = 0) -> torch.Tensor:
     r"""Spectral norm :math:`\|J_f(x)\|_2` of the logits' Jacobian per image (local Lipschitz constant
-    of f at x), by ``iterations`` steps of batched power iteration with ``torch.func.jvp`` / ``vjp``
-    (a lower estimate that increases to the exact value)."""
+    of f at x), by ``iterations`` steps of batched power iteration on :math:`J^\top J`:
+    :math:`J^\top u` by backward, :math:`J v = \partial_u \langle J^\top u, v\rangle` by double
+    backward (a lower estimate that increases to the exact value)."""
     device = _check_model_data(model, x, "jacobian_norms")
     if iterations < 1:
         raise InvalidParameterError(f"jacobian_norms: 'iterations' must be >= 1; got {iterations}.")
@@ -295,13 +316,19 @@ def jacobian_norms(model: nn.Module, x: torch.Tensor, *, iterations: int = 30, b
     out = []
     for s in range(0, len(x), batch_size):
         xb = x[s:s + batch_size].to(device)
+        view = (-1,) + (1,) * (xb.dim() - 1)
+        logits, pullback = _pullback(model, xb)
+        u = torch.zeros_like(logits, requires_grad=True)
+        pulled = pullback(u, create_graph=True)  # J^T u: linear in u, differentiable in u
+
+        def forward(v: torch.Tensor) -> torch.Tensor:  # J v
+            return torch.autograd.grad(pulled, u, v, retain_graph=True)[0]
         v = torch.randn(xb.shape, generator=generator).to(device=device, dtype=xb.dtype)
-        v = v / v.flatten(1).norm(dim=1).view(-1, *[1] * (xb.dim() - 1))
+        v = v / v.flatten(1).norm(dim=1).view(view)
         for _ in range(iterations):
-            logits, pullback = torch.func.vjp(model, xb)
-            w = pullback(_jvp(model, xb, v))[0]
-            v = w / w.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, *[1] * (xb.dim() - 1))
-        out.append(_jvp(model, xb, v).flatten(1).norm(dim=1).detach().cpu())
+            w = pullback(forward(v))
+            v = w / w.flatten(1).norm(dim=1).clamp_min(1e-30).view(view)
+        out.append(forward(v).flatten(1).norm(dim=1).detach().cpu())
     return torch.cat(out)
 
 
