@@ -13,8 +13,8 @@ from scatlab.reproduce import runner
 TINY = dataclasses.replace(
     lipschitz.Config.quick(), n_train=100, n_validation=50, n_test=60, epochs=1, batch_size=50, widths=(4, 8), L=4,
     lr_grid=(("resnet", (0.05,)), ("phase-collapse", (0.01, 0.003)), ("scattering-linear", (0.05,))),
-    n_local=20, jacobian_iterations=3, n_attack=6, deepfool_steps=10, bisections=5, n_universal_fit=5,
-    n_universal_test=30, universal_budgets=(0.2, 0.5), n_contraction_pairs=10, n_volume_pairs=2, volume=4)
+    n_local=10, jacobian_iterations=2, n_attack=3, deepfool_steps=5, bisections=4, n_universal_fit=3,
+    n_universal_test=20, universal_budgets=(0.5,), n_contraction_pairs=10, n_volume_pairs=2, volume=4)
 
 
 def test_tiny_run_fills_every_field(tmp_path):

@@ -83,26 +83,27 @@ class Config:
     """Parameters of the lipschitz experiment; the defaults are the full run."""
 
     data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
-    n_train: int = 5000  # class-balanced training images
+    n_train: int = 4000  # class-balanced training images
     n_validation: int = 1000  # held-out training images: learning rates, universal perturbation fit
     n_test: int = 1000  # first test images: accuracy, Lipschitz measurements, attacks
-    epochs: int = 10  # training epochs (cosine schedule), the same for every model and learning rate
+    epochs: int = 8  # training epochs (cosine schedule), the same for every model and learning rate
     batch_size: int = 128  # training batch size
     lr_grid: tuple[tuple[str, tuple[float, ...]], ...] = (  # learning rates tried per model (validation accuracy)
         ("resnet", (0.1, 0.05, 0.02)), ("phase-collapse", (0.01, 0.005, 0.002)),
         ("scattering-linear", (0.1, 0.03, 0.01)))
-    widths: tuple[int, ...] = (64, 128, 256)  # phase-collapse widths
+    widths: tuple[int, ...] = (32, 64, 128)  # phase-collapse widths
     L: int = 8  # orientations of the phase-collapse filters and of the scattering
     J: int = 2  # scale of the scattering + linear classifier (and of the 2D / roto contraction)
     n_local: int = 300  # test images for the local constants (Jacobian norm, margin gradient) and pairs
     jacobian_iterations: int = 20  # power iterations for ||J_f(x)||
     n_attack: int = 200  # correctly classified test images attacked (minimal L2 perturbation)
-    deepfool_steps: int = 50  # DeepFool linearization steps
+    deepfool_steps: int = 10  # DeepFool linearization steps (then extension and bisection along its direction)
     bisections: int = 15  # halvings of the DeepFool segment
     n_universal_fit: int = 200  # validation images the universal perturbation is fitted on
     n_universal_test: int = 1000  # test images its fooling rate is measured on
     universal_budgets: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5)  # L2 budgets / median test image norm
-    universal_passes: int = 3  # passes over the fitting images
+    universal_passes: int = 2  # passes over the fitting images
+    universal_steps: int = 3  # DeepFool steps per image inside the universal perturbation
     n_contraction_pairs: int = 500  # pairs of images per transform (1D, 2D, roto-translation)
     n_volume_pairs: int = 30  # pairs of 3D volumes (each of `volume` consecutive images)
     volume: int = 16  # side of the 3D volumes
@@ -111,11 +112,11 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         """1,000 training images, 3 epochs, two learning rates, small attacks (about 3 minutes)."""
-        return cls(n_train=1000, n_validation=500, n_test=500, epochs=3, widths=(16, 32),
-                   lr_grid=(("resnet", (0.1, 0.03)), ("phase-collapse", (0.01, 0.003)),
+        return cls(n_train=1000, n_validation=500, n_test=500, epochs=3, batch_size=50, widths=(16, 32),
+                   lr_grid=(("resnet", (0.1, 0.05)), ("phase-collapse", (0.01, 0.003)),
                             ("scattering-linear", (0.1, 0.01))),
-                   n_local=100, jacobian_iterations=10, n_attack=40, n_universal_fit=40, n_universal_test=300,
-                   universal_budgets=(0.1, 0.2, 0.4), universal_passes=1, n_contraction_pairs=100,
+                   n_local=100, jacobian_iterations=10, n_attack=30, deepfool_steps=3, n_universal_fit=20,
+                   n_universal_test=300, universal_budgets=(0.1, 0.3), universal_passes=1, n_contraction_pairs=100,
                    n_volume_pairs=10, volume=8)
 
 
@@ -263,7 +264,7 @@ def _universal(model: nn.Module, x_fit: torch.Tensor, x_test: torch.Tensor, refe
     rates = []
     for fraction in cfg.universal_budgets:
         v = adv.universal_perturbation(model, x_fit, fraction * reference, passes=cfg.universal_passes,
-                                       seed=cfg.seed)
+                                       steps=cfg.universal_steps, seed=cfg.seed)
         rates.append(adv.fooling_rate(model, x_test, v))
     return {"budgets": list(cfg.universal_budgets), "rates": rates, "reference": reference}
 
@@ -378,13 +379,16 @@ def _plot_examples(attacks: dict, x_test: torch.Tensor, out_dir: Path, per_model
             delta = att["delta"][i]
             image = lambda t: t.permute(1, 2, 0).clamp(0, 1).numpy().squeeze()  # noqa: E731
             cells[0].imshow(image(x), cmap="gray", vmin=0, vmax=1)
-            cells[0].set_title(f"{name}\nx: class {int(att['labels'][i])}", fontsize=8)
+            cells[0].set_title(f"x: class {int(att['labels'][i])}", fontsize=8)
+            if k == 0:
+                cells[0].text(-0.12, 0.5, name, rotation=90, va="center", ha="right", fontsize=10,
+                              transform=cells[0].transAxes)
             cells[1].imshow(image(x + delta), cmap="gray", vmin=0, vmax=1)
             cells[1].set_title(f"x + delta: class {int(att['adversarial_labels'][i])}", fontsize=8)
             scale = float(delta.abs().max()) or 1.0
             cells[2].imshow(delta.mean(0).numpy(), cmap="RdBu_r", vmin=-scale, vmax=scale)
             cells[2].set_title(f"delta, ||d||/||x|| = {float(delta.norm() / x.norm()):.3f}", fontsize=8)
-    fig.suptitle("Minimal L2 adversarial examples (delta shown on its own colour scale)")
+    fig.suptitle("Minimal L2 adversarial examples per model (rows); delta on its own colour scale (red > 0)")
     fig.tight_layout()
     return _save(fig, out_dir, "adversarial_examples.png")
 
@@ -410,7 +414,7 @@ def _plot_contraction(contraction: dict, out_dir: Path) -> str:
     for ax, (name, c) in zip(axes[0], contraction.items()):
         ax.hist(c["ratios"], bins=30, color="tab:blue")
         ax.axvline(1.0, color="black", linestyle="--", label="1 (contraction)")
-        ax.axvline(c["bound"], color="tab:red", label=f"B bound {c['bound']:.4g}")
+        ax.axvline(c["bound"], color="tab:red", label=f"B bound {c['bound']:.5f}")
         ax.set_title(f"{name}: max {c['ratios'].max():.3f}", fontsize=9)
         ax.set_xlabel("||S~x - S~y|| / ||x - y||")
         ax.legend(fontsize=7)

@@ -62,32 +62,39 @@ def _deepfool(model: nn.Module, x: torch.Tensor, labels: torch.Tensor, steps: in
 
 
 def minimal_l2_perturbation(model: nn.Module, x: torch.Tensor, *, steps: int = 50, overshoot: float = 0.02,
-                            bisections: int = 20) -> MinimalPerturbation:
+                            bisections: int = 20, extensions: int = 6) -> MinimalPerturbation:
     r"""Smallest L2 perturbation found per image of x (values in [0, 1]) that changes the model's decision.
 
     DeepFool (``torchattacks.DeepFool``, ``steps`` linearization steps, ``overshoot``) from the
     predicted label, then ``bisections`` halvings of the segment [x, x_adv] keeping the point
     nearest to x whose decision still differs (the predicate is evaluated on the whole batch at
-    once). Exact for an affine classifier, up to :math:`2^{-\text{bisections}}` of the DeepFool step.
+    once). Where DeepFool ends without a change (its steps clamped to [0, 1] can stall), the segment
+    is first doubled up to ``extensions`` times along its direction (points clamped to [0, 1]).
+    Exact for an affine classifier, up to :math:`2^{-\text{bisections}}` of the DeepFool step.
     """
     device = _check(model, x, "minimal_l2_perturbation")
-    if steps < 1 or bisections < 0 or overshoot < 0:
-        raise InvalidParameterError(f"minimal_l2_perturbation needs steps >= 1, bisections >= 0 and overshoot >= 0;"
-                                    f" got {steps}, {bisections}, {overshoot}.")
+    if steps < 1 or bisections < 0 or overshoot < 0 or extensions < 0:
+        raise InvalidParameterError(f"minimal_l2_perturbation needs steps >= 1, bisections >= 0, overshoot >= 0 and"
+                                    f" extensions >= 0; got {steps}, {bisections}, {overshoot}, {extensions}.")
     x = x.to(device)
     labels = _predict(model, x)
-    adversarial = _deepfool(model, x, labels, steps, overshoot).to(device)
-    direction = adversarial - x
-    found = _predict(model, adversarial) != labels
+    direction = _deepfool(model, x, labels, steps, overshoot).to(device) - x
     shape = (-1,) + (1,) * (x.dim() - 1)
-    low = torch.zeros(len(x), device=device)  # decision unchanged at x + low d
-    high = torch.ones(len(x), device=device)  # changed at x + high d (where found)
+    point = lambda t: (x + t.view(shape) * direction).clamp(0, 1)  # noqa: E731  (valid images)
+    high = torch.ones(len(x), device=device)  # decision changed at point(high), where found
+    found = _predict(model, point(high)) != labels
+    for _ in range(extensions):  # DeepFool stalls when [0, 1] clamps its steps: go further along its direction
+        if bool(found.all()):
+            break
+        high = torch.where(found, high, 2 * high)
+        found = _predict(model, point(high)) != labels
+    low = torch.zeros(len(x), device=device)  # decision unchanged at point(low)
     for _ in range(bisections):
         mid = (low + high) / 2
-        flipped = _predict(model, x + mid.view(shape) * direction) != labels
+        flipped = _predict(model, point(mid)) != labels
         high = torch.where(flipped, mid, high)
         low = torch.where(flipped, low, mid)
-    delta = high.view(shape) * direction
+    delta = point(high) - x
     norms = delta.flatten(1).norm(dim=1)
     norms = torch.where(found, norms, torch.full_like(norms, float("inf")))
     relative = norms / x.flatten(1).norm(dim=1)
@@ -120,8 +127,8 @@ def universal_perturbation(model: nn.Module, x: torch.Tensor, budget: float, *, 
     r"""A universal perturbation v with :math:`\|v\|_2 \le` ``budget`` for the images x (Moosavi-Dezfooli et al. 2017).
 
     Up to ``passes`` passes over x in a random order (``seed``): for each image not fooled by v, add
-    its DeepFool perturbation at x + v (``steps``, ``overshoot``) and project v onto the L2 ball of
-    radius ``budget``; stop when the fooling rate on x reaches ``target_rate``. Images are clamped
+    its minimal perturbation at x + v (:func:`minimal_l2_perturbation`: DeepFool with ``steps``,
+    then bisection; times 1 + ``overshoot``) and project v onto the L2 ball of radius ``budget``; stop when the fooling rate on x reaches ``target_rate``. Images are clamped
     to [0, 1] after adding v.
     """
     device = _check(model, x, "universal_perturbation")
@@ -140,10 +147,10 @@ def universal_perturbation(model: nn.Module, x: torch.Tensor, budget: float, *, 
             perturbed = (xi + v).clamp(0, 1)
             if _predict(model, perturbed)[0] != labels[i]:
                 continue
-            adversarial = _deepfool(model, perturbed, labels[i:i + 1], steps, overshoot).to(device)
-            if _predict(model, adversarial)[0] == labels[i]:
+            step = minimal_l2_perturbation(model, perturbed, steps=steps, overshoot=overshoot, bisections=8)
+            if not bool(step.found[0]):
                 continue
-            v = v + (adversarial - perturbed)[0]
+            v = v + (1 + overshoot) * step.delta[0]
             norm = float(v.norm())
             if norm > budget:
                 v = v * (budget / norm)
