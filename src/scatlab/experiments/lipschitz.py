@@ -43,8 +43,17 @@ consecutive images) transforms, with the outputs normalized by the subsampling
 but above 1 somewhere; does not hold if a B bound is exceeded.
 
 Runs on ``data_dir`` with CIFAR-10 files too (3 channels; the 1D signals are the flattened
-images, the 3D volumes use the channel mean), and on a GPU (the default device). Measured wall
-time on the loaded 2-core CPU with one thread: quick ~3 min; full run estimated ~45 min.
+images, the 3D volumes use the channel mean), and on a GPU (the default device). Measured on the
+shared 2-core CPU with one thread (load average ~11 from other jobs): quick 150-170 s wall (50 s
+of CPU), 330 s beside a full run; the full run about 70-90 minutes wall at that load (see the
+report for its measured time).
+
+``torchattacks.DeepFool`` works image by image and clamps every step to [0, 1]; on Fashion-MNIST's
+black backgrounds its steps can stall without crossing the boundary (half of the images after 50
+steps in a first trial). :func:`scatlab.theory.adversarial.minimal_l2_perturbation` therefore
+runs a few DeepFool steps and then searches along the DeepFool direction (doubling, then
+bisection): every reported perturbation is verified to change the decision, so each
+:math:`\|\delta\|` is an upper estimate of the minimal one.
 """
 from __future__ import annotations
 
