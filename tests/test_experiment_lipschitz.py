@@ -8,7 +8,6 @@ import pytest
 from scatlab.experiments import lipschitz
 from scatlab.experiments._contract import VERDICTS
 from scatlab.errors import InvalidParameterError
-from scatlab.reproduce import runner
 
 TINY = dataclasses.replace(
     lipschitz.Config.quick(), n_train=100, n_validation=50, n_test=60, epochs=1, batch_size=50, widths=(4, 8), L=4,

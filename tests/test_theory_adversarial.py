@@ -38,7 +38,8 @@ def test_linear_minimal_distance_is_the_distance_to_the_nearest_face():
     logits = model(x).detach()
     y = logits.argmax(1)
     for i in range(len(x)):
-        gaps = [(logits[i, y[i]] - logits[i, j]) / (W[y[i]] - W[j]).norm() if j != y[i] else float("inf") for j in range(4)]
+        gaps = [(logits[i, y[i]] - logits[i, j]) / (W[y[i]] - W[j]).norm() if j != y[i] else float("inf")
+                for j in range(4)]
         j = int(torch.tensor(gaps).argmin())
         direction = (W[j] - W[y[i]]) / (W[j] - W[y[i]]).norm()
         assert model(x[i] + (1 + 1e-6) * distance[i] * direction).argmax() != y[i]

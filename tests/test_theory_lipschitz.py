@@ -2,7 +2,6 @@
 and the contraction of the four scattering transforms on random pairs (property test)."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings, strategies as st
@@ -50,7 +49,8 @@ def test_affine_model_bound_is_exact_and_measurements_reach_it():
     sigma = float(torch.linalg.matrix_norm(W, ord=2))
     assert L.network_lipschitz_bound(model, (12,)).bound == pytest.approx(sigma, rel=1e-12)
     x = torch.randn(30, 12, dtype=torch.float64)
-    assert torch.allclose(L.jacobian_norms(model, x, iterations=200), torch.full((30,), sigma, dtype=torch.float64), rtol=1e-6)
+    expected = torch.full((30,), sigma, dtype=torch.float64)
+    assert torch.allclose(L.jacobian_norms(model, x, iterations=200), expected, rtol=1e-6)
     labels = torch.randint(0, 4, (30,))
     margins, runner = L.logit_margins(model(x).detach(), labels)
     assert torch.allclose(L.local_lipschitz(model, x, labels), (W[labels] - W[runner]).norm(dim=1), rtol=1e-10)

@@ -69,7 +69,7 @@ from torch import nn
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
 from ..learning.splits import train_validation_test
-from ..learning.training import TrainSettings, evaluate, load_checkpoint, train
+from ..learning.training import TrainSettings, evaluate, train
 from ..networks import build_model
 from ..nn import Scattering1D, Scattering2D
 from ..nn.harmonic3d import HarmonicScattering3D
@@ -474,7 +474,8 @@ def _tables(lipschitz, attacks, universal, contraction, accuracy, cfg: Config) -
     rows = []
     for name in MODELS:
         r = attacks[name]["relative"]
-        rates = ", ".join(f"{b:g}: {100 * f:.0f} %" for b, f in zip(universal[name]["budgets"], universal[name]["rates"]))
+        u = universal[name]
+        rates = ", ".join(f"{b:g}: {100 * f:.0f} %" for b, f in zip(u["budgets"], u["rates"]))
         q = np.percentile(r, [10, 50, 90]) if len(r) else [float("nan")] * 3
         rows.append([name, len(r), f"{q[0]:.4f}", f"{q[1]:.4f}", f"{q[2]:.4f}", rates])
     table2 = ("Minimal L2 perturbation ||delta||/||x|| (DeepFool + bisection) and universal fooling rate by budget",
@@ -511,7 +512,7 @@ def _verdicts(lipschitz, attacks, universal, contraction, cfg: Config) -> list[V
     loose = {n: L["bound"] / L["jacobian"] for n, L in lipschitz.items()}
     n_loose = sum(v >= LOOSE for v in loose.values())
     v1 = ("does not hold" if violated or n_loose == 0 else "holds" if n_loose == len(loose) else "partially")
-    e1 = (f"bound / max local ||J_f(x)|| = " + ", ".join(f"{n} {v:.3g}" for n, v in loose.items())
+    e1 = ("bound / max local ||J_f(x)|| = " + ", ".join(f"{n} {v:.3g}" for n, v in loose.items())
           + f"; criterion: every measured constant <= bound (violated: {violated or 'none'}) and ratio >= {LOOSE:g}"
           f" for every model (holds), some (partially), none (does not hold).")
     medians = {n: float(np.median(attacks[n]["relative"])) if len(attacks[n]["relative"]) else float("inf")

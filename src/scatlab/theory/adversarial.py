@@ -128,8 +128,9 @@ def universal_perturbation(model: nn.Module, x: torch.Tensor, budget: float, *, 
 
     Up to ``passes`` passes over x in a random order (``seed``): for each image not fooled by v, add
     its minimal perturbation at x + v (:func:`minimal_l2_perturbation`: DeepFool with ``steps``,
-    then bisection; times 1 + ``overshoot``) and project v onto the L2 ball of radius ``budget``; stop when the fooling rate on x reaches ``target_rate``. Images are clamped
-    to [0, 1] after adding v.
+    then bisection; times 1 + ``overshoot``) and project v onto the L2 ball of radius ``budget``;
+    stop when the fooling rate on x reaches ``target_rate``. Images are clamped to [0, 1] after
+    adding v.
     """
     device = _check(model, x, "universal_perturbation")
     if not budget > 0:

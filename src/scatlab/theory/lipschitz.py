@@ -69,7 +69,8 @@ def operator_norm(linear_map, input_shape: tuple[int, ...], *, tol: float = 1e-8
     if not tol > 0:
         raise InvalidParameterError(f"The 'tol' parameter of operator_norm must be > 0; got {tol}.")
     if not input_shape or min(input_shape) < 1:
-        raise ShapeError(f"The 'input_shape' of operator_norm must be non-empty with positive sizes; got {input_shape}.")
+        raise ShapeError(f"The 'input_shape' of operator_norm must be non-empty with positive sizes;"
+                         f" got {input_shape}.")
     zero = torch.zeros(input_shape, dtype=dtype, device=device)
     out, pullback = torch.func.vjp(linear_map, zero)  # linear: the pullback is the same at every point
     n_in, n_out = zero.numel(), out.numel()
@@ -403,43 +404,40 @@ def scattering_bound(S: ScatteringModule) -> ScatteringBound:
         p = S.plan
         orders = [S.frame_bounds(order=m + 1).B for m in range(p.max_order)]
         phi_peak = float(np.abs(S.filters_fourier(1)[1]).max() ** 2)
-        norm = math.sqrt(p.shape[0] / S.output_shape[-1]) if hasattr(p, "shape") else math.sqrt(
-            S._params["shape"][0] / S.output_shape[-1])
+        norm = math.sqrt(p.length / S.output_shape[-1])
         return ScatteringBound(cascade_bound(tuple(orders), phi_peak), tuple(orders), norm,
                                "cascade of the order-1 and order-2 Morlet banks (frame_bounds)")
     if isinstance(S, Scattering2D):
         B = S.frame_bounds().B
         phi_peak = float(np.abs(S.filters_fourier()[1]).max() ** 2)
-        M, N = S._params["shape"]
+        M, N = S.plan.shape
         norm = math.sqrt(M * N / np.prod(S.output_shape[-2:]))
-        Bs = (B,) * S._params["max_order"]
+        Bs = (B,) * S.plan.max_order
         return ScatteringBound(cascade_bound(Bs, phi_peak), Bs, norm, "cascade of the 2D Morlet bank (frame_bounds)")
     if isinstance(S, RotoTranslationScattering2D):
-        params = S._params
-        M, N = S.plan.padded_shape
-        psi, phi = spatial_filters(M, N, params["J"], params["L"])
+        p = S.plan
+        M, N = p.padded_shape
+        psi, phi = spatial_filters(M, N, p.J, p.L)
         B0 = _lp_max(psi, phi, 2)
         Bs = (B0,)
-        if params["max_order"] >= 2:
-            ang = angular_filters(params["L"], params["K"])
-            power = (np.abs(ang) ** 2).sum(0) if len(ang) else np.zeros(2 * params["L"])
+        if p.max_order >= 2:
+            ang = angular_filters(p.L, p.K)
+            power = (np.abs(ang) ** 2).sum(0) if len(ang) else np.zeros(2 * p.L)
             power[0] += 1.0  # the angular average: 1 at angular frequency 0, else 0
             B_angle = float(power.max())
             Bs = (B0, _lp_max(psi, phi, 2) * B_angle)
-        norm = math.sqrt(params["L"] * np.prod(params["shape"]) / np.prod(S.output_shape[-2:]))
+        norm = math.sqrt(p.L * np.prod(p.shape) / np.prod(S.output_shape[-2:]))
         return ScatteringBound(cascade_bound(Bs, float(np.abs(phi).max() ** 2)), Bs, norm,
                                "cascade: spatial Morlet bank, then separable spatial x angular group wavelets")
     if isinstance(S, HarmonicScattering3D):
-        params = S._params
-        shape = tuple(params["shape"])
+        p = S.plan
         per_l = []
-        for l in range(params["L"] + 1):
-            psi = np.concatenate([solid_harmonic_fourier(shape, params["sigma_0"] * 2**j, l)
-                                  for j in range(params["J"] + 1)])
+        for l in range(p.L + 1):
+            psi = np.concatenate([solid_harmonic_fourier(tuple(p.shape), p.sigma_0 * 2**j, l) for j in range(p.J + 1)])
             per_l.append(littlewood_paley_sum(psi, None, ndim=3))
         B1 = float(np.sum(per_l, axis=0).max())
         B2 = float(max(lp.max() for lp in per_l))
-        bound = math.sqrt(B1 * (1 + B2)) if params["max_order"] >= 2 else math.sqrt(B1)
+        bound = math.sqrt(B1 * (1 + B2)) if p.max_order >= 2 else math.sqrt(B1)
         return ScatteringBound(bound, (B1, B2), 1.0, "orders 1-2 maps ||U[p]x|| without low-pass: sqrt(B1 (1 + B2))")
     raise InvalidParameterError(f"scattering_bound: 'S' must be a Scattering1D, Scattering2D,"
                                 f" RotoTranslationScattering2D or HarmonicScattering3D; got {type(S).__name__}.")
@@ -453,7 +451,7 @@ def normalized_scattering(S: ScatteringModule, x: torch.Tensor) -> torch.Tensor:
         return out[..., keep].clamp_min(0).sqrt().flatten(1)
     out = S(x)
     if isinstance(S, RotoTranslationScattering2D):  # order 0 is not an average over angles
-        L = S._params["L"]
+        L = S.plan.L
         weights = torch.where(torch.as_tensor(np.asarray(S.meta["order"]) == 0), 1 / math.sqrt(L), 1.0)
         out = out * weights.to(out.device, out.dtype)[:, None, None]
     return out.flatten(1) * scattering_bound(S).normalization
