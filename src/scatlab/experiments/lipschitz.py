@@ -108,10 +108,10 @@ class Config:
     n_attack: int = 200  # correctly classified test images attacked (minimal L2 perturbation)
     deepfool_steps: int = 10  # DeepFool linearization steps (then extension and bisection along its direction)
     bisections: int = 15  # halvings of the DeepFool segment
-    n_universal_fit: int = 200  # validation images the universal perturbation is fitted on
+    n_universal_fit: int = 100  # validation images the universal perturbation is fitted on
     n_universal_test: int = 1000  # test images its fooling rate is measured on
-    universal_budgets: tuple[float, ...] = (0.05, 0.1, 0.2, 0.3, 0.5)  # L2 budgets / median test image norm
-    universal_passes: int = 2  # passes over the fitting images
+    universal_budgets: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4)  # L2 budgets / median test image norm
+    universal_passes: int = 1  # passes over the fitting images
     universal_steps: int = 3  # DeepFool steps per image inside the universal perturbation
     n_contraction_pairs: int = 500  # pairs of images per transform (1D, 2D, roto-translation)
     n_volume_pairs: int = 30  # pairs of 3D volumes (each of `volume` consecutive images)
