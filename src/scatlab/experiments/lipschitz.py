@@ -67,7 +67,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
 from ..networks import build_model
@@ -78,6 +77,7 @@ from ..runtime import Progress, default_device
 from ..theory import adversarial as adv
 from ..theory import lipschitz as lip
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
+from ._figures import save_png
 
 __all__ = ["Config", "run", "scattering_linear"]
 
@@ -317,26 +317,17 @@ def _contraction(x: torch.Tensor, cfg: Config, progress: Progress) -> dict:
 # ------------------------------------------------------------------------------------- figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    import matplotlib.pyplot as plt
+def _figure(nrows: int, ncols: int, width: float, height: float):
+    """(figure, 2D axes array) laid out so that labels are never cut (no pyplot state)."""
+    from matplotlib.figure import Figure
 
-    plt.close(fig)
-    return name
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.subplots(nrows, ncols, squeeze=False)
 
 
 def _plot_bounds(lipschitz: dict, out_dir: Path) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(8, 4.5))
+    fig, axes = _figure(1, 1, 8, 4.5)
+    ax = axes[0, 0]
     kinds = [("bound", "product of layer norms (upper bound)"), ("jacobian", "max ||J_f(x)|| over test images"),
              ("margin_scaled", "max ||grad margin|| / sqrt(2)"), ("pair", "max ||f(x)-f(y)|| / ||x-y|| over pairs")]
     width = 0.2
@@ -349,13 +340,12 @@ def _plot_bounds(lipschitz: dict, out_dir: Path) -> str:
     ax.set_ylabel("Lipschitz constant of the logits (log scale)")
     ax.set_title("Layer-norm product bound vs measured Lipschitz constants")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out_dir, "lipschitz_bounds.png")
+    return save_png(fig, out_dir, "lipschitz_bounds.png")
 
 
 def _plot_perturbations(attacks: dict, out_dir: Path) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, axes = _figure(1, 1, 7, 4.5)
+    ax = axes[0, 0]
     for name in MODELS:
         r = np.sort(attacks[name]["relative"])
         if len(r):
@@ -366,14 +356,11 @@ def _plot_perturbations(attacks: dict, out_dir: Path) -> str:
     ax.set_ylabel("fraction of attacked test images")
     ax.set_title("Distribution of minimal adversarial perturbations")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out_dir, "perturbation_distribution.png")
+    return save_png(fig, out_dir, "perturbation_distribution.png")
 
 
 def _plot_examples(attacks: dict, x_test: torch.Tensor, out_dir: Path, per_model: int = 3) -> str:
-    plt = _pyplot()
-    fig, axes = plt.subplots(len(MODELS), 3 * per_model, figsize=(2.0 * 3 * per_model, 2.3 * len(MODELS)),
-                             squeeze=False)
+    fig, axes = _figure(len(MODELS), 3 * per_model, 2.0 * 3 * per_model, 2.3 * len(MODELS))
     for row, name in enumerate(MODELS):
         att = attacks[name]
         found = torch.nonzero(att["found_mask"])[:, 0]
@@ -398,13 +385,12 @@ def _plot_examples(attacks: dict, x_test: torch.Tensor, out_dir: Path, per_model
             cells[2].imshow(delta.mean(0).numpy(), cmap="RdBu_r", vmin=-scale, vmax=scale)
             cells[2].set_title(f"delta, ||d||/||x|| = {float(delta.norm() / x.norm()):.3f}", fontsize=8)
     fig.suptitle("Minimal L2 adversarial examples per model (rows); delta on its own colour scale (red > 0)")
-    fig.tight_layout()
-    return _save(fig, out_dir, "adversarial_examples.png")
+    return save_png(fig, out_dir, "adversarial_examples.png")
 
 
 def _plot_universal(universal: dict, cfg: Config, out_dir: Path) -> str:
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, axes = _figure(1, 1, 7, 4.5)
+    ax = axes[0, 0]
     for name in MODELS:
         ax.plot(universal[name]["budgets"], 100 * np.array(universal[name]["rates"]), "o-", label=name)
     ax.set_xlabel(f"universal perturbation budget ||v|| / median ||x|| (median ||x|| ="
@@ -413,13 +399,11 @@ def _plot_universal(universal: dict, cfg: Config, out_dir: Path) -> str:
     ax.set_title("Universal adversarial perturbation: fooling rate vs L2 budget")
     ax.set_ylim(0, 100)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    return _save(fig, out_dir, "universal_fooling_rate.png")
+    return save_png(fig, out_dir, "universal_fooling_rate.png")
 
 
 def _plot_contraction(contraction: dict, out_dir: Path) -> str:
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(contraction), figsize=(3.6 * len(contraction), 3.8), squeeze=False)
+    fig, axes = _figure(1, len(contraction), 3.6 * len(contraction), 3.8)
     for ax, (name, c) in zip(axes[0], contraction.items()):
         ax.hist(c["ratios"], bins=30, color="tab:blue")
         ax.axvline(1.0, color="black", linestyle="--", label="1 (contraction)")
@@ -429,8 +413,7 @@ def _plot_contraction(contraction: dict, out_dir: Path) -> str:
         ax.legend(fontsize=7)
     axes[0][0].set_ylabel("pairs of real images")
     fig.suptitle("Contraction of the scattering transforms (outputs normalized for the subsampling)")
-    fig.tight_layout()
-    return _save(fig, out_dir, "contraction.png")
+    return save_png(fig, out_dir, "contraction.png")
 
 
 # ------------------------------------------------------------------------------- summary
