@@ -11,9 +11,9 @@ bounds for neural networks", NeurIPS 2017, eq. (1.2)) define the spectral comple
 with :math:`\|\cdot\|_\sigma` the spectral norm, :math:`\|B\|_{2,1}` the sum of the Euclidean
 norms of the columns of B (so :math:`\|A^\top\|_{2,1}` sums the norms of the rows of A: one per
 output unit) and :math:`M_i` reference matrices (zero by default). A convolution is the linear map
-it applies to a whole image: its spectral norm is computed by power iteration on that map
-(:func:`operator_norm`, transposed with ``torch.func.vjp``), its row norms exactly by convolving an
-image of ones with the squared kernel (:func:`row_norms`).
+it applies to a whole image: its spectral norm is computed on that map (:func:`operator_norm`,
+Lanczos on the map and its transpose), its row norms exactly by convolving an image of ones with
+the squared kernel (:func:`row_norms`).
 
 The margin bound they prove (Theorem 1.1; explicit constants in the lemma of their appendix for
 norms fixed in advance) reads, for margins :math:`\gamma > 0`, with probability :math:`1 - \delta`,
@@ -37,9 +37,9 @@ from collections.abc import Sequence
 
 import torch
 from torch import nn
-from torch.func import vjp
 
 from ..errors import InvalidParameterError, ShapeError, parameter_error
+from .lipschitz import operator_norm as lipschitz_operator_norm
 
 __all__ = ["SpectralComplexity", "linear_layers", "operator_norm", "row_norms", "spectral_complexity",
            "spectral_margin_bound"]
@@ -63,46 +63,30 @@ def _dtype_device(module: nn.Module) -> tuple[torch.dtype, torch.device]:
     return torch.get_default_dtype(), torch.device("cpu")
 
 
-def operator_norm(layer: nn.Module, input_shape: Sequence[int], *, iterations: int = 500, tol: float = 1e-7,
-                  seed: int = 0) -> float:
+def operator_norm(layer: nn.Module, input_shape: Sequence[int], *, tol: float = 1e-8, seed: int = 0) -> float:
     r"""Spectral norm :math:`\|A\|_\sigma = \max_{\|v\| = 1}\|Av\|` of the linear part of ``layer``
     acting on inputs of shape ``input_shape`` (no batch axis).
 
     ``layer`` must be affine (a convolution, a linear layer, an average pooling...): A is its linear
-    part :math:`Av = \mathrm{layer}(v) - \mathrm{layer}(0)` (the bias dropped), transposed with
-    ``torch.func.vjp``; power iteration
-    :math:`v \leftarrow A^\top A v / \|A^\top A v\|` runs until :math:`\|Av\|` changes by less than
-    ``tol`` (relative) or ``iterations`` steps, from a Gaussian start (``seed``). The estimate is a
-    lower bound converging to the norm; the convergence rate is the squared ratio of the two largest
-    singular values.
+    part :math:`Av = \mathrm{layer}(v) - \mathrm{layer}(0)` (the bias dropped), whose norm
+    :func:`scatlab.theory.lipschitz.operator_norm` computes (Lanczos, relative tolerance ``tol``) in
+    the layer's precision.
     """
     shape = _check_shape(input_shape, "operator_norm")
     if not isinstance(layer, nn.Module):
         raise parameter_error("operator_norm", "layer", "a torch.nn.Module", type(layer).__name__)
-    if iterations < 1 or not tol > 0:
-        raise parameter_error("operator_norm", "iterations, tol", "iterations >= 1 and tol > 0", (iterations, tol))
+    if not tol > 0:
+        raise parameter_error("operator_norm", "tol", "> 0", tol)
     dtype, device = _dtype_device(layer)
     zero = torch.zeros((1, *shape), dtype=dtype, device=device)
-    generator = torch.Generator().manual_seed(seed)
-    v = torch.randn(zero.shape, generator=generator, dtype=dtype).to(device)
-    v = v / v.norm()
     with torch.no_grad():
         try:
-            offset, transpose = vjp(layer, zero)
+            offset = layer(zero)
         except RuntimeError as exc:
             raise ShapeError(f"The layer {type(layer).__name__} does not accept inputs of shape {shape} (batch axis"
                              f" added): {exc}; pass the shape of its input without the batch axis.") from None
-        norm = 0.0
-        for _ in range(iterations):
-            u = layer(v) - offset
-            previous, norm = norm, float(u.norm())
-            if norm == 0.0:
-                return 0.0
-            w = transpose(u / norm)[0]
-            v = w / w.norm()
-            if abs(norm - previous) <= tol * norm:
-                break
-        return float((layer(v) - offset).norm())
+    return lipschitz_operator_norm(lambda v: layer(v) - offset, (1, *shape), tol=tol, seed=seed, dtype=dtype,
+                                   device=device)
 
 
 def row_norms(layer: nn.Module, input_shape: Sequence[int], reference: torch.Tensor | None = None) -> torch.Tensor:
@@ -203,8 +187,8 @@ class SpectralComplexity:
 
 
 def spectral_complexity(model: nn.Module, input_shape: Sequence[int], *,
-                        reference: Sequence[torch.Tensor] | None = None, iterations: int = 500,
-                        tol: float = 1e-7) -> SpectralComplexity:
+                        reference: Sequence[torch.Tensor] | None = None,
+                        tol: float = 1e-8) -> SpectralComplexity:
     """:class:`SpectralComplexity` of ``model`` (a chain of linear layers and 1-Lipschitz activations)
     on inputs of shape ``input_shape``; ``reference`` holds one matrix :math:`M_i` per layer, in call
     order (e.g. the weights at initialization), zero if None."""
@@ -214,7 +198,7 @@ def spectral_complexity(model: nn.Module, input_shape: Sequence[int], *,
                               f"{len(reference)} tensors")
     norms, l21, units = [], [], []
     for k, (layer, shape) in enumerate(layers):
-        norms.append(operator_norm(layer, shape, iterations=iterations, tol=tol))
+        norms.append(operator_norm(layer, shape, tol=tol))
         rows = row_norms(layer, shape, None if reference is None else reference[k])
         l21.append(float(rows.sum()))
         units.append(rows.numel())
