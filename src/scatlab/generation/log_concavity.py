@@ -1,0 +1,147 @@
+r"""Hessians of an energy and of its conditional energies in Haar wavelet coordinates.
+
+For :math:`p(x) \propto e^{-E(x)}` on an N x N lattice and the orthogonal Haar factorization
+:math:`x \leftrightarrow (x_j, \bar x_1, \dots, \bar x_j)` (:mod:`scatlab.generation.wavelets`), the
+conditional density of the fine coefficients given the coarse field is
+
+.. math:: p(\bar x_1, \dots, \bar x_j \mid x_j) \propto e^{-E(W_j^T(x_j, \bar x_1, \dots, \bar x_j))},
+
+whose Hessian in the fine coordinates is :math:`D_j^T\,\nabla^2E(x)\,D_j`, :math:`D_j` the (orthonormal)
+synthesis of the details of levels 1..j. It is log-concave where this is positive semi-definite. For
+j = 1 this is :math:`p(\bar x_1 \mid x_1)` itself; for j > 1 it is the joint law of all finer details,
+and if it is (strongly) log-concave then so is its marginal :math:`p(\bar x_j \mid x_j)` (Prékopa's
+theorem; marginals of :math:`\kappa`-strongly log-concave laws are :math:`\kappa`-strongly log-concave),
+the property Guth, Lempereur, Bruna & Mallat ("Conditionally strongly log-concave generative
+models", ICML 2023) claim for :math:`\varphi^4` fields near criticality, whereas :math:`E` itself is
+not convex (the double well).
+
+Dense Hessians come from :func:`torch.func.hessian`; the smallest eigenvalue on large lattices from
+Lanczos (:func:`scipy.sparse.linalg.eigsh` on a :class:`~scipy.sparse.linalg.LinearOperator` whose
+products are Hessian-vector products :math:`\nabla(\nabla f\cdot v)` by forward-over-reverse
+differentiation, :func:`torch.func.jvp` of :func:`torch.func.grad`), so no N^2 x N^2 matrix is formed.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from ..errors import InvalidParameterError, ShapeError
+from .wavelets import haar_decompose, haar_reconstruct
+
+__all__ = ["conditional_energy", "hessian", "hessian_eigenvalues", "smallest_eigenvalue"]
+
+Energy = Callable[[torch.Tensor], torch.Tensor]
+"""An energy: a field (N, N) -> a scalar tensor, differentiable by torch.func."""
+HVP = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""A Hessian-vector product (x (N, N), v (B, N, N)) -> the Hessian of the energy at x applied to each v."""
+
+
+def conditional_energy(energy: Energy, x: torch.Tensor, level: int) -> tuple[Callable[[torch.Tensor], torch.Tensor],
+                                                                             torch.Tensor]:
+    r"""The energy of the fine coefficients given the coarse field of x at ``level``, and its argument at x.
+
+    Returns (f, z): :math:`f(z) = E(W_j^T(x_j, z))` with z the flattened details of levels 1..j of x
+    (finest first); ``level = 0`` returns E on the flattened field (the full energy).
+    """
+    _check_field(x)
+    N = x.shape[-1]
+    if not isinstance(level, int) or isinstance(level, bool) or level < 0 or (level and N % (2 ** level)):
+        raise InvalidParameterError(f"The 'level' parameter must be an int in [0, log2 L] with L={N} divisible by "
+                                    f"2**level. Got {level!r} instead.")
+    if level == 0:
+        return (lambda z: energy(z.reshape(N, N))), x.reshape(-1)
+    coarse, details = haar_decompose(x, level)
+    shapes = [d.shape for d in details]
+    sizes = [d.numel() for d in details]
+
+    def f(z: torch.Tensor) -> torch.Tensor:
+        parts = [p.reshape(s) for p, s in zip(z.split(sizes), shapes)]
+        return energy(haar_reconstruct(coarse, parts))
+
+    return f, torch.cat([d.reshape(-1) for d in details])
+
+
+def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None) -> torch.Tensor:
+    r"""The dense Hessian (d, d) at x of the conditional energy of the fine coefficients of levels 1..``level``
+    given the coarse field (``level = 0``: of E itself, d = N^2).
+
+    By :func:`torch.func.hessian` of the conditional energy, or, given ``hvp`` (x, v) -> :math:`\nabla^2E(x)v`
+    broadcasting over a batch of v (e.g. :meth:`Phi4.hvp`), as :math:`D_j^T\nabla^2E(x)D_j` applied to the
+    d basis vectors at once (much faster for an energy whose Hessian-vector product is written out).
+    """
+    if hvp is None:
+        f, z = conditional_energy(energy, x, level)
+        return torch.func.hessian(f)(z)
+    synthesis, analysis, d = _fine_maps(x, level)
+    eye = torch.eye(d, dtype=x.dtype, device=x.device)
+    return analysis(hvp(x, synthesis(eye)))
+
+
+def hessian_eigenvalues(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None) -> np.ndarray:
+    """All eigenvalues (ascending) of :func:`hessian` (dense: for lattices up to about 32 x 32)."""
+    H = hessian(energy, x, level, hvp=hvp)
+    return torch.linalg.eigvalsh(0.5 * (H + H.T)).detach().cpu().double().numpy()
+
+
+def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
+                        tol: float = 1e-6, seed: int = 0) -> float:
+    r"""The smallest eigenvalue of the conditional Hessian of :func:`hessian` by Lanczos on Hessian-vector products.
+
+    :func:`scipy.sparse.linalg.eigsh` (``which='SA'``) on a LinearOperator computing
+    :math:`v \mapsto \nabla^2 f(z)\,v`, with :func:`torch.func.jvp` of :func:`torch.func.grad` (float64),
+    or with :math:`D_j^T\,\mathrm{hvp}(x, D_j v)` if ``hvp`` is given; the starting vector is drawn from ``seed``.
+    """
+    from scipy.sparse.linalg import LinearOperator, eigsh
+
+    x = x.double()
+    if hvp is None:
+        f, z = conditional_energy(energy, x, level)
+        grad = torch.func.grad(f)
+        d = z.numel()
+
+        def product(t: torch.Tensor) -> torch.Tensor:
+            return torch.func.jvp(grad, (z,), (t,))[1]
+    else:
+        synthesis, analysis, d = _fine_maps(x, level)
+
+        def product(t: torch.Tensor) -> torch.Tensor:
+            return analysis(hvp(x, synthesis(t[None])))[0]
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        t = torch.as_tensor(np.asarray(v, dtype=np.float64).reshape(-1), device=x.device)
+        return product(t).detach().cpu().numpy()
+
+    if d < 3:
+        return float(hessian_eigenvalues(energy, x, level, hvp=hvp)[0])
+    v0 = np.random.default_rng(seed).standard_normal(d)
+    op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
+    return float(eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+
+
+def _fine_maps(x: torch.Tensor, level: int):
+    """The synthesis D_j (B, d) -> (B, N, N) of the fine coefficients (coarse set to 0), its transpose, and d."""
+    _, z = conditional_energy(lambda field: field.sum(), x, level)  # validates x and level
+    N, d = x.shape[-1], z.numel()
+    if level == 0:
+        return (lambda z: z.reshape(-1, N, N)), (lambda f: f.reshape(f.shape[0], -1)), d
+    coarse, details = haar_decompose(x, level)
+    shapes = [d_.shape for d_ in details]
+    sizes = [d_.numel() for d_ in details]
+
+    def synthesis(z: torch.Tensor) -> torch.Tensor:
+        parts = [p.reshape((-1,) + tuple(s)) for p, s in zip(z.split(sizes, dim=1), shapes)]
+        return haar_reconstruct(coarse.new_zeros((z.shape[0],) + tuple(coarse.shape)), parts)
+
+    def analysis(f: torch.Tensor) -> torch.Tensor:
+        _, parts = haar_decompose(f, level)
+        return torch.cat([p.reshape(f.shape[0], -1) for p in parts], dim=1)
+
+    return synthesis, analysis, d
+
+
+def _check_field(x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] != x.shape[1] or x.shape[0] < 2:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ShapeError(f"log_concavity: x must be one square field (N, N). Got {shape}; pass fields one at a time.")
