@@ -15,10 +15,13 @@ the property Guth, Lempereur, Bruna & Mallat ("Conditionally strongly log-concav
 models", ICML 2023) claim for :math:`\varphi^4` fields near criticality, whereas :math:`E` itself is
 not convex (the double well).
 
-Dense Hessians come from :func:`torch.func.hessian`; the smallest eigenvalue on large lattices from
-Lanczos (:func:`scipy.sparse.linalg.eigsh` on a :class:`~scipy.sparse.linalg.LinearOperator` whose
-products are Hessian-vector products :math:`\nabla(\nabla f\cdot v)` by forward-over-reverse
-differentiation, :func:`torch.func.jvp` of :func:`torch.func.grad`), so no N^2 x N^2 matrix is formed.
+Dense Hessians come from :func:`torch.func.jacrev` applied twice; the smallest eigenvalue on large
+lattices from Lanczos (:func:`scipy.sparse.linalg.eigsh` on a :class:`~scipy.sparse.linalg.LinearOperator`
+whose products are Hessian-vector products :math:`\nabla(\nabla f\cdot v)` by reverse-over-reverse
+differentiation, :func:`torch.func.vjp` of :func:`torch.func.grad`), so no N^2 x N^2 matrix is formed.
+(Reverse over reverse rather than :func:`torch.func.hessian`'s forward over reverse: the same numbers,
+without the deprecated TorchScript decompositions forward mode loads in this torch.) An energy with a
+written-out product (``hvp``, e.g. :meth:`Phi4.hvp`) skips autograd altogether.
 """
 from __future__ import annotations
 
@@ -67,13 +70,13 @@ def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None 
     r"""The dense Hessian (d, d) at x of the conditional energy of the fine coefficients of levels 1..``level``
     given the coarse field (``level = 0``: of E itself, d = N^2).
 
-    By :func:`torch.func.hessian` of the conditional energy, or, given ``hvp`` (x, v) -> :math:`\nabla^2E(x)v`
+    By :func:`torch.func.jacrev` twice (the Hessian) of the conditional energy, or, given ``hvp`` (x, v) -> :math:`\nabla^2E(x)v`
     broadcasting over a batch of v (e.g. :meth:`Phi4.hvp`), as :math:`D_j^T\nabla^2E(x)D_j` applied to the
     d basis vectors at once (much faster for an energy whose Hessian-vector product is written out).
     """
     if hvp is None:
         f, z = conditional_energy(energy, x, level)
-        return torch.func.hessian(f)(z)
+        return torch.func.jacrev(torch.func.jacrev(f))(z)  # reverse over reverse: no forward-mode decompositions
     synthesis, analysis, d = _fine_maps(x, level)
     eye = torch.eye(d, dtype=x.dtype, device=x.device)
     return analysis(hvp(x, synthesis(eye)))
@@ -90,7 +93,7 @@ def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
     r"""The smallest eigenvalue of the conditional Hessian of :func:`hessian` by Lanczos on Hessian-vector products.
 
     :func:`scipy.sparse.linalg.eigsh` (``which='SA'``) on a LinearOperator computing
-    :math:`v \mapsto \nabla^2 f(z)\,v`, with :func:`torch.func.jvp` of :func:`torch.func.grad` (float64),
+    :math:`v \mapsto \nabla^2 f(z)\,v`, with :func:`torch.func.vjp` of :func:`torch.func.grad` (float64),
     or with :math:`D_j^T\,\mathrm{hvp}(x, D_j v)` if ``hvp`` is given; the starting vector is drawn from ``seed``.
     """
     from scipy.sparse.linalg import LinearOperator, eigsh
@@ -98,11 +101,11 @@ def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
     x = x.double()
     if hvp is None:
         f, z = conditional_energy(energy, x, level)
-        grad = torch.func.grad(f)
+        _, pullback = torch.func.vjp(torch.func.grad(f), z)  # H v = v^T H (symmetric), one graph for all v
         d = z.numel()
 
         def product(t: torch.Tensor) -> torch.Tensor:
-            return torch.func.jvp(grad, (z,), (t,))[1]
+            return pullback(t)[0]
     else:
         synthesis, analysis, d = _fine_maps(x, level)
 
