@@ -133,7 +133,8 @@ class HMCResult:
     ``magnetization`` and ``energy`` (n_samples, chains): the mean field and E / L^2 after every
     trajectory of the sampling phase; ``acceptance`` (n_samples, chains): the Metropolis acceptance
     probability of every proposal; ``step_size``: the adapted (frozen) step; ``warmup_step_sizes``:
-    its history; ``divergent_fraction``: proposals of the sampling phase with non-finite energy;
+    its history (the step used at each warm-up trajectory); ``warmup_acceptance``: the chain-mean acceptance
+    probability of each warm-up trajectory; ``divergent_fraction``: proposals of the sampling phase with non-finite energy;
     ``n_leapfrog``: leapfrog steps per trajectory; ``gradient_evaluations``: per chain, warm-up included.
     """
 
@@ -143,6 +144,7 @@ class HMCResult:
     acceptance: np.ndarray
     step_size: float
     warmup_step_sizes: np.ndarray
+    warmup_acceptance: np.ndarray
     divergent_fraction: float
     n_leapfrog: int
     gradient_evaluations: int
@@ -186,7 +188,7 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
     # dual averaging (Hoffman & Gelman 2014, eqs. 5-6): shrinkage target mu = log(10 eps0)
     log_eps, log_eps_bar, h_bar = math.log(step_size), 0.0, 0.0
     mu, gamma, t0, kappa = math.log(10 * step_size), 0.05, 10.0, 0.75
-    history = np.zeros(warmup)
+    history, warm_accept = np.zeros(warmup), np.zeros(warmup)
     eps = step_size
 
     def trajectory(eps: float):
@@ -213,6 +215,7 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
 
     divergent = 0
     for t in progress(range(1, warmup + 1), desc=f"{desc} warm-up", total=warmup):
+        used = eps
         accept_prob, div = trajectory(eps)
         divergent += int(div.sum())
         if adapt:
@@ -222,7 +225,7 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
             weight = t ** (-kappa)
             log_eps_bar = weight * log_eps + (1 - weight) * log_eps_bar
             eps = math.exp(log_eps)
-        history[t - 1] = eps
+        history[t - 1], warm_accept[t - 1] = used, float(accept_prob.mean())
     if adapt and warmup:
         eps = math.exp(log_eps_bar)
     kept = []
@@ -245,7 +248,8 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
             kept.append(x.clone())
     stored = torch.stack(kept) if kept else x.new_zeros((0, chains, L, L))
     return HMCResult(samples=stored, magnetization=mags, energy=energies, acceptance=accepts, step_size=eps,
-                     warmup_step_sizes=history, divergent_fraction=divergent / (samples * chains),
+                     warmup_step_sizes=history, warmup_acceptance=warm_accept,
+                     divergent_fraction=divergent / (samples * chains),
                      n_leapfrog=n_leapfrog, gradient_evaluations=(warmup + samples) * n_leapfrog)
 
 
