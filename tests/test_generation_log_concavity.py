@@ -5,8 +5,10 @@ import torch
 import torch.nn.functional as F
 
 from scatlab.errors import InvalidParameterError, ShapeError
-from scatlab.generation.log_concavity import hessian, hessian_eigenvalues, smallest_eigenvalue
+from scatlab.generation.log_concavity import (hessian, hessian_eigenvalues, marginal_conditional_hessian,
+                                              smallest_eigenvalue)
 from scatlab.generation.phi4 import Phi4, free_field_spectrum
+from scatlab.generation.wavelets import haar_decompose
 
 
 def _block_projection(x: torch.Tensor, level: int) -> torch.Tensor:
@@ -57,9 +59,32 @@ def test_phi4_at_the_saddle_has_the_double_well_direction():
         assert smallest_eigenvalue(energy.energy, x, level, hvp=energy.hvp) == pytest.approx(lowest, abs=1e-7)
 
 
+def test_marginal_conditional_of_the_free_field_is_the_schur_complement():
+    """For a Gaussian with precision A (Haar coordinates: finer details f, target details t), -grad^2 log p(t | coarse)
+    = A_tt - A_tf A_ff^{-1} A_ft exactly; the Monte Carlo estimate must match it within its own spread."""
+    N, level = 8, 2
+    energy = Phi4(beta=1.0, lam=0.0, mass2=0.3)
+    x = torch.randn(N, N, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    eye = torch.eye(N * N, dtype=torch.float64).reshape(-1, N, N)
+    coarse, details = haar_decompose(eye, level)
+    finer, target = details[0].reshape(N * N, -1), details[1].reshape(N * N, -1)
+    A = hessian(energy.energy, x, 0)
+    Aff, Aft, Att = finer.T @ A @ finer, finer.T @ A @ target, target.T @ A @ target
+    exact = Att - Aft.T @ torch.linalg.solve(Aff, Aft)
+    K, halves = marginal_conditional_hessian(energy, x, level, chains=16, warmup=100, samples=200, seed=1)
+    spread = (halves[0] - halves[1]).abs().max()
+    assert (K - exact).abs().max() < 3 * spread + 0.02
+    low, exact_low = torch.linalg.eigvalsh(K)[0], torch.linalg.eigvalsh(exact)[0]
+    assert abs(low - exact_low) < 0.1 * exact_low
+    # the Schur complement differs from the block A_tt (what conditioning on the finer details would give)
+    assert (Att - exact).abs().max() > 5 * (K - exact).abs().max()
+
+
 def test_errors():
     energy = Phi4(beta=1.0)
     with pytest.raises(InvalidParameterError, match="level"):
         hessian(energy.energy, torch.zeros(12, 12), 3)
     with pytest.raises(ShapeError, match="one square field"):
         hessian(energy.energy, torch.zeros(2, 8, 8), 1)
+    with pytest.raises(InvalidParameterError, match="level"):
+        marginal_conditional_hessian(energy, torch.zeros(8, 8), 1)

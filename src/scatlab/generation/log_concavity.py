@@ -31,9 +31,11 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError, ShapeError
+from .phi4 import Phi4, hmc, laplacian
 from .wavelets import haar_decompose, haar_reconstruct
 
-__all__ = ["conditional_energy", "hessian", "hessian_eigenvalues", "smallest_eigenvalue"]
+__all__ = ["conditional_energy", "hessian", "hessian_eigenvalues", "smallest_eigenvalue", "FiberEnergy",
+           "marginal_conditional_hessian"]
 
 Energy = Callable[[torch.Tensor], torch.Tensor]
 """An energy: a field (N, N) -> a scalar tensor, differentiable by torch.func."""
@@ -89,12 +91,13 @@ def hessian_eigenvalues(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
 
 
 def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
-                        tol: float = 1e-6, seed: int = 0) -> float:
+                        tol: float = 1e-6, seed: int = 0, dense_up_to: int = 0) -> float:
     r"""The smallest eigenvalue of the conditional Hessian of :func:`hessian` by Lanczos on Hessian-vector products.
 
     :func:`scipy.sparse.linalg.eigsh` (``which='SA'``) on a LinearOperator computing
     :math:`v \mapsto \nabla^2 f(z)\,v`, with :func:`torch.func.vjp` of :func:`torch.func.grad` (float64),
     or with :math:`D_j^T\,\mathrm{hvp}(x, D_j v)` if ``hvp`` is given; the starting vector is drawn from ``seed``.
+    Up to ``dense_up_to`` fine coefficients the dense spectrum is used instead (faster on small lattices).
     """
     from scipy.sparse.linalg import LinearOperator, eigsh
 
@@ -116,11 +119,111 @@ def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
         t = torch.as_tensor(np.asarray(v, dtype=np.float64).reshape(-1), device=x.device)
         return product(t).detach().cpu().numpy()
 
-    if d < 3:
+    if d < 3 or d <= dense_up_to:
         return float(hessian_eigenvalues(energy, x, level, hvp=hvp)[0])
     v0 = np.random.default_rng(seed).standard_normal(d)
     op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
     return float(eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)[0])
+
+
+class FiberEnergy:
+    r"""The energy of a :class:`Phi4` on the fiber of fields whose Haar coarse field at ``level`` is that of ``x``.
+
+    Acts on fields y (chains, N, N): :math:`E_F(y) = E(c + (I - P)y)`, with P the orthogonal projection onto
+    fields constant on :math:`2^{level}` blocks (the span of the coarse coefficients) and c = Px, so HMC
+    with it samples the fine coefficients of levels 1..level given :math:`x_{level}` (:meth:`field` maps a
+    sample back; the components of y along P carry no energy and are discarded).
+    """
+
+    def __init__(self, energy: Phi4, x: torch.Tensor, level: int):
+        self.base, self.level = energy, level
+        self.coarse = self.project(x)
+
+    def project(self, y: torch.Tensor) -> torch.Tensor:
+        """P y: the block means of size 2^level, broadcast back."""
+        s = 2 ** self.level
+        means = torch.nn.functional.avg_pool2d(y.reshape((-1, 1) + tuple(y.shape[-2:])), s)
+        return means.repeat_interleave(s, -2).repeat_interleave(s, -1).reshape(y.shape)
+
+    def field(self, y: torch.Tensor) -> torch.Tensor:
+        """The field c + (I - P) y of the fiber."""
+        return self.coarse + y - self.project(y)
+
+    def energy(self, y: torch.Tensor) -> torch.Tensor:
+        return self.base.energy(self.field(y))
+
+    def grad(self, y: torch.Tensor) -> torch.Tensor:
+        g = self.base.grad(self.field(y))
+        return g - self.project(g)
+
+    def __repr__(self) -> str:
+        return f"FiberEnergy({self.base!r}, level={self.level})"
+
+
+def marginal_conditional_hessian(energy: Phi4, x: torch.Tensor, level: int, *, chains: int = 16, warmup: int = 150,
+                                 samples: int = 200, n_leapfrog: int = 10, seed: int = 0,
+                                 dtype: torch.dtype = torch.float64) -> tuple[torch.Tensor, list[torch.Tensor]]:
+    r"""Monte Carlo estimate of the Hessian of :math:`-\log p(\bar x_j \mid x_j)` at x, j = ``level`` >= 2.
+
+    :math:`p(x_{j-1}) = \int e^{-E(x)}\,d\bar x_1\cdots d\bar x_{j-1}`, so in the coordinates
+    :math:`\bar x_j` (at fixed :math:`x_j`), by differentiating under the integral,
+
+    .. math:: -\nabla^2\log p(\bar x_j\mid x_j) = \mathbb E\big[\nabla^2_{\bar x_j}E\big]
+              - \mathrm{Cov}\big[\nabla_{\bar x_j}E\big],
+
+    expectations over the finer details given :math:`x_{j-1}`, sampled by :func:`hmc` on the fiber
+    (:class:`FiberEnergy` at level j - 1). For :class:`Phi4`, :math:`\nabla^2E = \beta\Delta + \mathrm{diag}
+    V''(x)` is linear in :math:`V''`, so the first term only needs the mean of :math:`V''`. Returns the
+    estimate (d, d), :math:`d = 3(N/2^j)^2`, and the two estimates from either half of the chains (their
+    spread measures the Monte Carlo error; the covariance term is estimated without bias but its noise
+    lowers the smallest eigenvalue).
+    """
+    _check_field(x)
+    N = x.shape[-1]
+    if not isinstance(level, int) or level < 2 or N % (2 ** level):
+        raise InvalidParameterError(f"The 'level' parameter of marginal_conditional_hessian must be an int >= 2 with "
+                                    f"L={N} divisible by 2**level (level 1 has no finer details: use hessian). "
+                                    f"Got {level!r}.")
+    if chains < 4 or chains % 2:
+        raise InvalidParameterError(f"The 'chains' parameter of marginal_conditional_hessian must be even and >= 4. "
+                                    f"Got {chains!r}.")
+    fiber = FiberEnergy(energy, x.to(dtype), level - 1)
+    init = x.to(dtype).expand(chains, N, N).clone()
+    run = hmc(fiber, N, chains=chains, warmup=warmup, samples=samples, n_leapfrog=n_leapfrog, thin=1, init=init,
+              seed=seed, dtype=dtype, device=x.device)
+    fields = fiber.field(run.samples).double()  # (samples, chains, N, N)
+    _, details = haar_decompose(energy.grad(fields), level)
+    g = details[-1].reshape(samples, chains, -1)  # the gradient in the coordinates xbar_j
+    curvature = energy.hessian_diagonal(fields)  # V''(x), per sample
+    synthesis, analysis, d = _detail_maps(x.double(), level)
+    basis = synthesis(torch.eye(d, dtype=torch.float64, device=x.device))
+
+    def estimate(part: slice) -> torch.Tensor:
+        mean_curvature = curvature[:, part].mean(dim=(0, 1))
+        block = analysis(energy.beta * laplacian(basis) + mean_curvature * basis)
+        flat = g[:, part].reshape(-1, d)
+        centred = flat - flat.mean(dim=0)
+        K = block - centred.T @ centred / (len(flat) - 1)
+        return 0.5 * (K + K.T)
+
+    half = chains // 2
+    return estimate(slice(None)), [estimate(slice(0, half)), estimate(slice(half, None))]
+
+
+def _detail_maps(x: torch.Tensor, level: int):
+    """The synthesis (B, d) -> (B, N, N) of the details of ``level`` alone (everything else 0), its transpose, d."""
+    coarse, details = haar_decompose(x, level)
+    shape, d = details[-1].shape, details[-1].numel()
+
+    def synthesis(z: torch.Tensor) -> torch.Tensor:
+        B = z.shape[0]
+        parts = [t.new_zeros((B,) + tuple(t.shape)) for t in details[:-1]] + [z.reshape((B,) + tuple(shape))]
+        return haar_reconstruct(coarse.new_zeros((B,) + tuple(coarse.shape)), parts)
+
+    def analysis(f: torch.Tensor) -> torch.Tensor:
+        return haar_decompose(f, level)[1][-1].reshape(f.shape[0], -1)
+
+    return synthesis, analysis, d
 
 
 def _fine_maps(x: torch.Tensor, level: int):

@@ -162,6 +162,8 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
         progress: Progress = no_progress, desc: str = "hmc") -> HMCResult:
     r"""Sample :math:`p \propto e^{-E}` on ``chains`` independent periodic L x L lattices by HMC.
 
+    ``energy`` is a :class:`Phi4` or any object with the same ``energy(x)`` and ``grad(x)`` on (chains, L, L).
+
     Each trajectory draws momenta :math:`p \sim N(0, I)`, runs ``n_leapfrog`` leapfrog steps of size
     :math:`\epsilon` (jittered by a uniform factor in [0.9, 1.1] to avoid periodic orbits) and
     accepts with probability :math:`\min(1, e^{H_0 - H_1})`, :math:`H = E(x) + |p|^2/2`. During the
@@ -238,7 +240,7 @@ def hmc(energy: Phi4, L: int, *, chains: int = 64, warmup: int = 500, samples: i
             raise DivergenceError(
                 f"hmc diverged: {divergent} of {(t + 1) * chains} proposals of the sampling phase had a non-finite "
                 f"energy (more than max_divergent_fraction={max_divergent_fraction}) with step size {eps:.4g} "
-                f"(n_leapfrog={n_leapfrog}, beta={energy.beta}, L={L}); lower step_size or set adapt=True.",
+                f"(n_leapfrog={n_leapfrog}, energy={energy!r}, L={L}); lower step_size or set adapt=True.",
                 {"step_size": eps, "divergent": divergent, "proposals": (t + 1) * chains, "trajectory": t,
                  "phase": "sampling"})
         mags[t] = x.mean(dim=(-2, -1)).cpu().numpy()
