@@ -12,9 +12,10 @@ from scatlab.reproduce import runner
 
 
 def test_phi4_tiny_run(tmp_path, monkeypatch):
-    tiny = dataclasses.replace(phi4.Config.quick(), sizes=(8, 16), betas=(0.7, 1.3, 2.0), chains=8, warmup=60,
-                               min_samples=40, max_samples=80, leapfrog_grid=(3, 6), pilot_samples=40,
-                               hessian_samples=2, marginal_samples=1, marginal_chains=4, marginal_trajectories=20)
+    tiny = dataclasses.replace(phi4.Config.quick(), sizes=(8, 16), betas=(0.7, 1.3, 2.0), chains=8,
+                               warmup_gradients=240, min_gradients=240, max_gradients=480, leapfrog_grid=(3, 6),
+                               pilot_gradients=240, hessian_samples=2, marginal_samples=1, marginal_chains=4,
+                               marginal_warmup=20, marginal_trajectories=20)
     monkeypatch.setattr(phi4.Config, "quick", classmethod(lambda cls: tiny))
     record = runner.run_experiment("phi4", tmp_path, quick=True, seed=1)
     assert record["status"] == "ok", record["traceback"]

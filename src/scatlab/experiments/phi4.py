@@ -9,33 +9,37 @@ each nearest-neighbour pair counted once (:mod:`scatlab.generation.phi4`). Claim
 
 (a) the model has an Ising-class transition between a disordered phase (small :math:`\beta`,
     magnetization :math:`m = \bar x \to 0` as L grows, unimodal histogram) and an ordered one (large
-    :math:`\beta`, bimodal m); Guth et al. (and Marchand et al. 2022) place the critical coupling near
-    0.68 in their convention; this experiment locates it in its own (the peak of the susceptibility
-    :math:`\chi = L^2(\langle m^2\rangle - \langle|m|\rangle^2)` on the largest lattice) and reports
-    the Binder cumulants :math:`U = 1 - \langle m^4\rangle / 3\langle m^2\rangle^2`;
+    :math:`\beta`, bimodal m). Guth et al. (and Marchand et al. 2022) work near a critical coupling of
+    about 0.68; this experiment locates it in its own normalization from the crossing of the Binder
+    cumulants :math:`U = 1 - \langle m^4\rangle / 3\langle m^2\rangle^2` of two lattice sizes (and
+    reports the susceptibility :math:`\chi = L^2(\langle m^2\rangle - \langle|m|\rangle^2)`);
 (b) local samplers slow down at the transition (critical slowing down, Sokal 1997): the integrated
     autocorrelation time of |m| peaks near :math:`\beta_c` and grows with L;
 (c) Guth et al.: in Haar wavelet coordinates :math:`x \leftrightarrow (x_j, \bar x_j, \dots)`, the
     conditional laws :math:`p(\bar x_j | x_j)` are strongly log-concave near criticality, whereas
-    :math:`E` is not convex (its Hessian has negative directions). Measured: the smallest eigenvalue
-    of the Hessian of the conditional energy of the fine coefficients (levels 1..j) given the coarse
-    field :math:`x_j`, at MCMC samples, for every level j, against that of :math:`\nabla^2E`
-    (:mod:`scatlab.generation.log_concavity`). For j = 1 this is exactly :math:`p(\bar x_1|x_1)`; for
-    j > 1 it is the joint law of all finer details, whose log-concavity implies that of
-    :math:`p(\bar x_j | x_j)` (Prékopa) but is not implied by it: a negative value there does not
-    refute the claim for j > 1, which needs the marginal energy (not computed here).
+    :math:`E` is not convex (its Hessian has negative directions). Measured at MCMC samples: the
+    smallest eigenvalue of :math:`\nabla^2E`; of the Hessian of :math:`-\log p(\bar x_1 | x_1)`, which
+    is E restricted to the finest details (exact); for j >= 2, of
+    :math:`-\nabla^2\log p(\bar x_j|x_j) = \mathbb E[\nabla^2_{\bar x_j}E] - \mathrm{Cov}[\nabla_{\bar x_j}E]`,
+    expectations over the finer details given :math:`x_{j-1}`, estimated by HMC on those details
+    (:func:`scatlab.generation.log_concavity.marginal_conditional_hessian`, checked on the Gaussian free
+    field against the exact Schur complement), with the spread of two half-chain estimates as error;
+    also the joint law of all fine details given :math:`x_j` (E restricted to them: a sufficient
+    condition, by Prékopa's theorem, not a necessary one).
 
 Protocol. For every L and :math:`\beta`, ``chains`` HMC chains start from constant fields, half at
 +1 and half at -1 (the Z2 symmetry is imposed this way: tunnelling between the two ordered states
 is exponentially rare in L), warm up with step-size adaptation towards ``target_accept``, then sample
 with the step frozen. Choices made by stated diagnostics, recorded as Selections: the leapfrog steps
-per trajectory (largest effective sample size of |m| per gradient evaluation in a pilot run on the
-smallest lattice near the middle of the grid), the step size (dual averaging in warm-up), the chain
-length (doubled until samples >= ``min_samples_per_tau`` integrated autocorrelation times of |m|
-and of E, up to ``max_samples``), and :math:`\beta_c` (the susceptibility peak). Hessians are taken
-at ``hessian_samples`` fields (the last state of distinct chains) at three couplings: the smallest
-of the grid, the selected :math:`\beta_c` and the largest; their smallest eigenvalue by Lanczos on
-Hessian-vector products, and the whole spectra per level (dense) on the smallest lattice.
+per trajectory (largest effective sample size of |m| per gradient evaluation in pilot runs on the
+smallest lattice at the middle coupling; lengths are then budgeted in gradient evaluations), the step
+size (dual averaging in warm-up), the chain length (doubled until it holds ``min_samples_per_tau``
+integrated autocorrelation times of |m| and of E, up to ``max_gradients``), and :math:`\beta_c` (the
+grid point nearest the crossing of the Binder cumulants of the two largest lattices; the
+susceptibility peak if they do not cross). Hessians are taken at ``hessian_samples`` fields (the last
+state of distinct chains) at every coupling: their smallest eigenvalue by Lanczos on Hessian-vector
+products (dense up to 300 coefficients), the whole spectra per level on the smallest lattice; the
+marginal conditionals at :math:`\beta_c` on ``marginal_samples`` fields, by HMC on the finer details.
 
 Times on this 2-core CPU under load, one thread: ``--quick`` (L = 16, 32; 5 couplings) about 3
 minutes; the full run (L = 16, 32, 64; 9 couplings; 64 chains) estimated at 45-60 minutes. The
@@ -72,26 +76,28 @@ class Config:
     sizes: tuple[int, ...] = (16, 32, 64)  # lattice sides L (powers of two, for the Haar factorization)
     betas: tuple[float, ...] = (0.6, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 1.7, 2.0)  # couplings (inverse temperatures)
     chains: int = 64  # independent HMC chains per (L, beta)
-    warmup: int = 500  # warm-up trajectories (step-size adaptation; discarded)
-    min_samples: int = 500  # first chain length (trajectories after warm-up), doubled as needed
-    max_samples: int = 4000  # largest chain length
+    warmup_gradients: int = 5000  # warm-up per chain, in gradient evaluations (step-size adaptation; discarded)
+    min_gradients: int = 5000  # first chain length after warm-up, in gradient evaluations, doubled as needed
+    max_gradients: int = 40000  # largest chain length, in gradient evaluations
     min_samples_per_tau: float = 50.0  # required chain length in integrated autocorrelation times
     leapfrog_grid: tuple[int, ...] = (3, 8, 16)  # candidate leapfrog steps per trajectory (pilot selection)
-    pilot_samples: int = 400  # trajectories of each pilot run
+    pilot_gradients: int = 4000  # length of each pilot run after its warm-up, in gradient evaluations
     target_accept: float = 0.75  # acceptance targeted by the warm-up adaptation
     hessian_samples: int = 8  # fields per (L, beta) whose Hessians are analysed
     marginal_samples: int = 4  # fields at beta_c whose marginal conditional Hessians (j >= 2) are estimated
     marginal_chains: int = 16  # HMC chains sampling the finer details given x_{j-1}, per field and level
-    marginal_trajectories: int = 400  # their trajectories after a warm-up of 150
+    marginal_warmup: int = 150  # their warm-up trajectories (step-size adaptation)
+    marginal_trajectories: int = 400  # their trajectories after the warm-up
     float32: bool = True  # sample in float32 (4x faster here; Hessians are always float64)
     seed: int = 0  # seed of the chains
 
     @classmethod
     def quick(cls) -> Config:
         """L = 16, 32; five couplings; 32 chains; shorter chains (about 3 minutes)."""
-        return cls(sizes=(16, 32), betas=(0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6), chains=32, warmup=200,
-                   min_samples=250, max_samples=500, min_samples_per_tau=25.0, leapfrog_grid=(3, 10),
-                   pilot_samples=200, hessian_samples=4, marginal_samples=2, marginal_trajectories=200)
+        return cls(sizes=(16, 32), betas=(0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6), chains=32, warmup_gradients=2000,
+                   min_gradients=2500, max_gradients=5000, min_samples_per_tau=25.0, leapfrog_grid=(3, 10),
+                   pilot_gradients=2000, hessian_samples=4, marginal_samples=2, marginal_warmup=100,
+                   marginal_trajectories=200)
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
@@ -107,12 +113,9 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
             runs[L, beta] = _sample(cfg, L, beta, n_leapfrog, device, dtype, out_dir, progress)
         middle = cfg.betas[len(cfg.betas) // 2]
         selections += [_step_selection(runs[L, middle], L, middle, cfg), _length_selection(runs[L, middle], L, middle, cfg)]
+    beta_c, selection = _select_beta_c(runs, cfg)
+    selections.append(selection)
     L_max = max(cfg.sizes)
-    chis = [runs[L_max, b]["chi"] for b in cfg.betas]
-    beta_c = cfg.betas[int(np.argmax(chis))]
-    selections.append(Selection(f"critical coupling beta_c (grid point), L={L_max}", list(cfg.betas),
-                                [round(c, 4) for c in chis], beta_c,
-                                f"susceptibility chi = L^2 (<m^2> - <|m|>^2) on the L={L_max} lattice, max"))
     for L in cfg.sizes:
         selections.append(_length_selection(runs[L, beta_c], L, beta_c, cfg))
     probe_betas = sorted({cfg.betas[0], beta_c, cfg.betas[-1]})
@@ -135,6 +138,28 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                   selections=selections)
 
 
+def _select_beta_c(runs: dict, cfg: Config) -> tuple[float, Selection]:
+    """The grid coupling nearest the crossing of the Binder cumulants of the two largest lattices; without a
+    crossing (or with one lattice), the susceptibility peak of the largest."""
+    sizes = sorted(cfg.sizes)
+    if len(sizes) >= 2:
+        small, big = sizes[-2:]
+        crossing = _crossing(runs, cfg, small, big)
+        if crossing > 0:
+            beta_c = min(cfg.betas, key=lambda b: abs(b - crossing))
+            diffs = [round(runs[big, b]["binder"] - runs[small, b]["binder"], 4) for b in cfg.betas]
+            return beta_c, Selection(
+                "critical coupling beta_c (grid point)", list(cfg.betas), diffs, beta_c,
+                f"grid point nearest the crossing beta = {crossing:.3f} of the Binder cumulants U = 1 - <m^4>/(3<m^2>^2)"
+                f" of L={small} and L={big} (scores: U_{big} - U_{small}; linear interpolation)")
+    L = sizes[-1]
+    chis = [runs[L, b]["chi"] for b in cfg.betas]
+    beta_c = cfg.betas[int(np.argmax(chis))]
+    return beta_c, Selection("critical coupling beta_c (grid point)", list(cfg.betas), [round(c, 4) for c in chis],
+                             beta_c, f"no Binder crossing on the grid: susceptibility chi = L^2 (<m^2> - <|m|>^2) on "
+                             f"the L={L} lattice, max")
+
+
 def _check(cfg: Config) -> None:
     for L in cfg.sizes:
         check_lattice(L)
@@ -145,9 +170,9 @@ def _check(cfg: Config) -> None:
         raise InvalidParameterError(f"Config.chains must be even and >= 2, and 1 <= Config.marginal_samples <= "
                                     f"Config.hessian_samples <= chains. Got chains={cfg.chains}, hessian_samples="
                                     f"{cfg.hessian_samples}, marginal_samples={cfg.marginal_samples}.")
-    if cfg.min_samples < 20 or cfg.max_samples < cfg.min_samples:
-        raise InvalidParameterError(f"Config.min_samples must be >= 20 and <= Config.max_samples. Got "
-                                    f"{cfg.min_samples}, {cfg.max_samples}.")
+    if cfg.min_gradients < 20 * max(cfg.leapfrog_grid) or cfg.max_gradients < cfg.min_gradients:
+        raise InvalidParameterError(f"Config.min_gradients must be >= 20 trajectories of the longest leapfrog_grid "
+                                    f"entry and <= Config.max_gradients. Got {cfg.min_gradients}, {cfg.max_gradients}.")
 
 
 # -------------------------------------------------------------------------------------- sampling
@@ -164,23 +189,25 @@ def _select_leapfrog(cfg: Config, device, dtype, progress: Progress) -> tuple[in
     L, beta = min(cfg.sizes), cfg.betas[len(cfg.betas) // 2]
     scores = []
     for n in cfg.leapfrog_grid:
-        r = hmc(Phi4(beta), L, chains=cfg.chains, warmup=cfg.warmup, samples=cfg.pilot_samples, n_leapfrog=n,
-                target_accept=cfg.target_accept, thin=cfg.pilot_samples, init=_cold_start(cfg.chains, L, device, dtype),
+        samples = max(20, cfg.pilot_gradients // n)
+        r = hmc(Phi4(beta), L, chains=cfg.chains, warmup=cfg.warmup_gradients // n, samples=samples, n_leapfrog=n,
+                target_accept=cfg.target_accept, thin=samples, init=_cold_start(cfg.chains, L, device, dtype),
                 seed=cfg.seed + 7, dtype=dtype, device=device, progress=progress, desc=f"pilot n_leapfrog={n}")
         tau = integrated_autocorrelation_time(np.abs(r.magnetization))[0]
-        scores.append(cfg.pilot_samples * cfg.chains / tau / (cfg.pilot_samples * n))
+        scores.append(cfg.chains / tau / n)
     chosen = cfg.leapfrog_grid[int(np.argmax(scores))]
     return chosen, Selection(
         "HMC leapfrog steps per trajectory", list(cfg.leapfrog_grid), [round(s, 5) for s in scores], chosen,
         f"effective samples of |m| per gradient evaluation and chain (samples / tau_int(|m|) / (samples x n_leapfrog)),"
-        f" pilot of {cfg.pilot_samples} trajectories after {cfg.warmup} warm-up, L={L}, beta={beta}, max")
+        f" pilots of {cfg.pilot_gradients} gradients after {cfg.warmup_gradients} of warm-up, L={L}, beta={beta}, max; "
+        "chain lengths are then budgeted in gradients")
 
 
 def _sample(cfg: Config, L: int, beta: float, n_leapfrog: int, device, dtype, out_dir: Path,
             progress: Progress) -> dict:
     """HMC at (L, beta), extended (doubling) until long enough; cached in out_dir/checkpoints."""
-    identity = {"L": L, "beta": beta, "chains": cfg.chains, "warmup": cfg.warmup, "min": cfg.min_samples,
-                "max": cfg.max_samples, "per_tau": cfg.min_samples_per_tau, "n_leapfrog": n_leapfrog,
+    identity = {"L": L, "beta": beta, "chains": cfg.chains, "warmup": cfg.warmup_gradients, "min": cfg.min_gradients,
+                "max": cfg.max_gradients, "per_tau": cfg.min_samples_per_tau, "n_leapfrog": n_leapfrog,
                 "target": cfg.target_accept, "float32": cfg.float32, "seed": cfg.seed}
     path = out_dir / CHECKPOINTS / f"phi4_L{L}_beta{beta:g}.npz"
     if path.is_file():
@@ -188,8 +215,9 @@ def _sample(cfg: Config, L: int, beta: float, n_leapfrog: int, device, dtype, ou
             if json.loads(str(data["identity"])) == identity:
                 return _summary({k: data[k] for k in data.files if k != "identity"}, L)
     seed = cfg.seed * 1000 + L * 37 + int(round(beta * 1000))
-    r = hmc(Phi4(beta), L, chains=cfg.chains, warmup=cfg.warmup, samples=cfg.min_samples, n_leapfrog=n_leapfrog,
-            target_accept=cfg.target_accept, thin=cfg.min_samples, init=_cold_start(cfg.chains, L, device, dtype),
+    first, cap = cfg.min_gradients // n_leapfrog, cfg.max_gradients // n_leapfrog
+    r = hmc(Phi4(beta), L, chains=cfg.chains, warmup=cfg.warmup_gradients // n_leapfrog, samples=first,
+            n_leapfrog=n_leapfrog, target_accept=cfg.target_accept, thin=first, init=_cold_start(cfg.chains, L, device, dtype),
             seed=seed, dtype=dtype, device=device, progress=progress, desc=f"L={L} beta={beta:g}")
     m, e, acc = r.magnetization, r.energy, r.acceptance
     lengths, ratios = [], []
@@ -197,9 +225,9 @@ def _sample(cfg: Config, L: int, beta: float, n_leapfrog: int, device, dtype, ou
         ratio = len(m) / max(_tau(np.abs(m)), _tau(e))
         lengths.append(len(m))
         ratios.append(ratio)
-        if ratio >= cfg.min_samples_per_tau or len(m) >= cfg.max_samples:
+        if ratio >= cfg.min_samples_per_tau or len(m) >= cap:
             break
-        more = min(len(m), cfg.max_samples - len(m))
+        more = min(len(m), cap - len(m))
         extra = hmc(Phi4(beta), L, chains=cfg.chains, warmup=0, samples=more, n_leapfrog=n_leapfrog,
                     step_size=r.step_size, adapt=False, thin=more, init=r.samples[-1], seed=seed + len(m),
                     dtype=dtype, device=device, progress=progress, desc=f"L={L} beta={beta:g} extend")
@@ -244,8 +272,9 @@ def _length_selection(run: dict, L: int, beta: float, cfg: Config) -> Selection:
     grid = [int(n) for n in run["lengths"]]
     return Selection(f"chain length (trajectories), L={L}, beta={beta:g}", grid,
                      [round(float(r), 2) for r in run["ratios"]], grid[-1],
-                     f"smallest length (doubling from {cfg.min_samples}) with samples / max(tau_int(|m|), tau_int(E)) >= "
-                     f"{cfg.min_samples_per_tau:g}, Sokal window c = 5; capped at {cfg.max_samples}")
+                     f"smallest length (doubling from {cfg.min_gradients} gradients) with samples / max(tau_int(|m|), "
+                     f"tau_int(E)) >= {cfg.min_samples_per_tau:g}, Sokal window c = 5; capped at {cfg.max_gradients} "
+                     "gradients")
 
 
 # -------------------------------------------------------------------------------------- Hessians
@@ -260,7 +289,7 @@ def _min_eigenvalues(fields: np.ndarray, beta: float, cfg: Config, progress: Pro
     for s in progress(range(len(fields)), desc=f"Hessians L={L} beta={beta:g}", total=len(fields)):
         x = torch.as_tensor(fields[s])
         for j in range(levels + 1):
-            out[s, j] = smallest_eigenvalue(None, x, j, hvp=energy.hvp, seed=s, dense_up_to=1100)
+            out[s, j] = smallest_eigenvalue(None, x, j, hvp=energy.hvp, seed=s, dense_up_to=300)
     return out
 
 
@@ -271,13 +300,13 @@ def _marginal_eigenvalues(fields: np.ndarray, beta: float, cfg: Config, device, 
     L = fields.shape[-1]
     levels = check_lattice(L)
     out = np.zeros((cfg.marginal_samples, levels + 1, 2))
-    for s in progress(range(cfg.marginal_samples), desc=f"marginal conditionals L={L}", total=cfg.marginal_samples):
-        x = torch.as_tensor(fields[s], device=device)
-        for j in range(2, levels + 1):
-            K, halves = marginal_conditional_hessian(energy, x, j, chains=cfg.marginal_chains, warmup=150,
-                                                     samples=cfg.marginal_trajectories, seed=cfg.seed + 100 * s + j)
-            lows = [float(torch.linalg.eigvalsh(h)[0]) for h in halves]
-            out[s, j] = float(torch.linalg.eigvalsh(K)[0]), abs(lows[0] - lows[1])
+    x = torch.as_tensor(fields[:cfg.marginal_samples], device=device)
+    for j in progress(range(2, levels + 1), desc=f"marginal conditionals L={L}", total=levels - 1):
+        K, halves = marginal_conditional_hessian(energy, x, j, chains=cfg.marginal_chains, warmup=cfg.marginal_warmup,
+                                                 samples=cfg.marginal_trajectories, seed=cfg.seed + j)
+        lows = [torch.linalg.eigvalsh(h)[:, 0].cpu().numpy() for h in halves]
+        out[:, j, 0] = torch.linalg.eigvalsh(K)[:, 0].cpu().numpy()
+        out[:, j, 1] = np.abs(lows[0] - lows[1])
     return out
 
 
@@ -292,6 +321,8 @@ def _spectra(field: np.ndarray, beta: float) -> dict[int, np.ndarray]:
 
 def _metrics(runs, eig, marginal, cfg: Config, beta_c: float, saddle: float, n_leapfrog: int) -> dict[str, float]:
     m: dict[str, float] = {"beta_c_selected": beta_c, "n_leapfrog": n_leapfrog, "saddle_min_eigenvalue": saddle}
+    L_max = max(cfg.sizes)
+    m["susceptibility_peak_beta"] = max(cfg.betas, key=lambda b: runs[L_max, b]["chi"])
     for (L, beta), r in runs.items():
         key = f"L{L}_beta{beta:g}".replace(".", "p")
         for name in ("abs_m", "binder", "chi", "tau_abs_m", "tau_e", "acceptance_rate", "step"):
@@ -306,8 +337,8 @@ def _metrics(runs, eig, marginal, cfg: Config, beta_c: float, saddle: float, n_l
         for j in range(2, values.shape[1]):
             m[f"min_eig_marginal_level{j}_L{L}_beta_c"] = float(values[:, j, 0].min())
             m[f"mc_spread_marginal_level{j}_L{L}_beta_c"] = float(values[:, j, 1].max())
-    L_small, L_big = min(cfg.sizes), max(cfg.sizes)
-    m["binder_crossing_beta"] = _crossing(runs, cfg, L_small, L_big)
+    two = sorted(cfg.sizes)[-2:]
+    m["binder_crossing_beta"] = _crossing(runs, cfg, two[0], two[-1])
     m["worst_acceptance_gap"] = max(abs(r["acceptance_rate"] - cfg.target_accept) for r in runs.values())
     m["min_samples_per_tau"] = min(len(r["magnetization"]) / max(r["tau_abs_m"], r["tau_e"]) for r in runs.values())
     return m
@@ -341,10 +372,11 @@ def _verdicts(m: dict, cfg: Config, beta_c: float, probe_betas) -> list[Verdict]
         "holds" if phases else ("partially" if am_hi > 0.5 or am_lo < 0.25 else "does not hold"),
         f"<|m|> on L={L_big}: {am_lo:.3f} at beta={lo:g}, {am_hi:.3f} at beta={hi:g}; at beta={lo:g} it "
         f"{'falls' if shrinks else 'does not fall'} from L={L_small} to L={L_big}; susceptibility peak at "
-        f"beta={beta_c:g}; Binder cumulants cross at beta={crossing:.3f} (-1: no crossing on the grid). "
+        f"beta={m['susceptibility_peak_beta']:g}; Binder cumulants of the two largest lattices cross at "
+        f"beta={crossing:.3f} (-1: no crossing on the grid; selected beta_c={beta_c:g}). "
         "Criterion: <|m|> > 0.5 at the largest beta, < 0.25 and decreasing in L at the smallest.",
-        f"beta_c ~ {PUBLISHED_BETA_C} in Guth et al./Marchand et al.; their bond sum appears to count each pair "
-        f"twice (beta_c ~ {2 * PUBLISHED_BETA_C:.2f} here) -- a normalization we could not check in the papers")]
+        f"beta_c ~ {PUBLISHED_BETA_C} as recalled from Guth et al./Marchand et al. (not checked against the papers "
+        "here; their normalization of the bond sum may differ)")]
     taus = {b: m[f"tau_abs_m_{_key(L_big, b)}"] for b in cfg.betas}
     peak_in = max(taus, key=taus.get)
     grows = all(m[f"tau_abs_m_{_key(a, beta_c)}"] <= m[f"tau_abs_m_{_key(b, beta_c)}"] * 1.1
@@ -434,9 +466,10 @@ def _notes(m: dict, cfg: Config, beta_c: float) -> list[str]:
         f"{int(m['n_leapfrog'])} leapfrog steps, step adapted to acceptance {cfg.target_accept} in warm-up (largest gap "
         f"to the target over all runs: {m['worst_acceptance_gap']:.3f}); every chain length is at least "
         f"{m['min_samples_per_tau']:.1f} autocorrelation times of |m| and E (target {cfg.min_samples_per_tau:g}, cap "
-        f"{cfg.max_samples}).",
-        f"The susceptibility peaks at beta = {beta_c:g} on the largest lattice; the Binder cumulants of the smallest and "
-        f"largest lattices cross at beta = {m['binder_crossing_beta']:.3f} (-1: not on the grid).",
+        f"{cfg.max_gradients} gradients per chain).",
+        f"The susceptibility peaks at beta = {m['susceptibility_peak_beta']:g} on the largest lattice; the Binder "
+        f"cumulants of the two largest lattices cross at beta = {m['binder_crossing_beta']:.3f} (-1: not on the grid); "
+        f"beta_c = {beta_c:g} is used for the Hessians.",
         "Conditional Hessians: for level j, the Hessian of E restricted to the Haar details of levels 1..j at fixed "
         "coarse field x_j (j = 1: exactly p(xbar_1|x_1)). Hessians are evaluated at sampled fields, which probes "
         "log-concavity on the typical set only, not everywhere.",
@@ -539,7 +572,7 @@ def _plot_log_concavity_vs_beta(eig, cfg: Config, beta_c: float, out_dir: Path) 
         ax.plot(cfg.betas, [eig[L, b][:, 1].min() for b in cfg.betas], marker="s", color=color,
                 label=f"p(xbar_1 | x_1), L={L}")
     ax.axhline(0, color="k", lw=0.8)
-    ax.axvline(beta_c, color="gray", ls=":", label=f"beta_c={beta_c:g} (susceptibility peak)")
+    ax.axvline(beta_c, color="gray", ls=":", label=f"beta_c={beta_c:g} (Binder crossing)")
     ax.set(xlabel="beta", ylabel="smallest Hessian eigenvalue (min over fields)",
            title="Finest-scale conditional vs full energy across the transition")
     ax.legend(fontsize=7)

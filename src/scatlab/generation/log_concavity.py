@@ -176,9 +176,13 @@ def marginal_conditional_hessian(energy: Phi4, x: torch.Tensor, level: int, *, c
     V''(x)` is linear in :math:`V''`, so the first term only needs the mean of :math:`V''`. Returns the
     estimate (d, d), :math:`d = 3(N/2^j)^2`, and the two estimates from either half of the chains (their
     spread measures the Monte Carlo error; the covariance term is estimated without bias but its noise
-    lowers the smallest eigenvalue).
+    lowers the smallest eigenvalue). Fields x (S, N, N) are processed in one batch of S x ``chains``
+    chains and give (S, d, d) estimates.
     """
-    _check_field(x)
+    single = isinstance(x, torch.Tensor) and x.ndim == 2
+    if not isinstance(x, torch.Tensor) or x.ndim not in (2, 3) or x.shape[-1] != x.shape[-2]:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ShapeError(f"marginal_conditional_hessian: x must be a field (N, N) or fields (S, N, N). Got {shape}.")
     N = x.shape[-1]
     if not isinstance(level, int) or level < 2 or N % (2 ** level):
         raise InvalidParameterError(f"The 'level' parameter of marginal_conditional_hessian must be an int >= 2 with "
@@ -187,27 +191,32 @@ def marginal_conditional_hessian(energy: Phi4, x: torch.Tensor, level: int, *, c
     if chains < 4 or chains % 2:
         raise InvalidParameterError(f"The 'chains' parameter of marginal_conditional_hessian must be even and >= 4. "
                                     f"Got {chains!r}.")
-    fiber = FiberEnergy(energy, x.to(dtype), level - 1)
-    init = x.to(dtype).expand(chains, N, N).clone()
-    run = hmc(fiber, N, chains=chains, warmup=warmup, samples=samples, n_leapfrog=n_leapfrog, thin=1, init=init,
+    fields0 = x.to(dtype).reshape(-1, N, N)
+    S = len(fields0)
+    init = fields0.repeat_interleave(chains, dim=0)  # (S * chains, N, N): every field's chains side by side
+    fiber = FiberEnergy(energy, init, level - 1)
+    run = hmc(fiber, N, chains=S * chains, warmup=warmup, samples=samples, n_leapfrog=n_leapfrog, thin=1, init=init,
               seed=seed, dtype=dtype, device=x.device)
-    fields = fiber.field(run.samples).double()  # (samples, chains, N, N)
+    fields = fiber.field(run.samples).double()  # (samples, S * chains, N, N)
     _, details = haar_decompose(energy.grad(fields), level)
-    g = details[-1].reshape(samples, chains, -1)  # the gradient in the coordinates xbar_j
-    curvature = energy.hessian_diagonal(fields)  # V''(x), per sample
-    synthesis, analysis, d = _detail_maps(x.double(), level)
+    g = details[-1].reshape(samples, S, chains, -1)  # the gradient in the coordinates xbar_j
+    curvature = energy.hessian_diagonal(fields).reshape(samples, S, chains, N, N)  # V''(x), per sample
+    synthesis, analysis, d = _detail_maps(fields0[0].double(), level)
     basis = synthesis(torch.eye(d, dtype=torch.float64, device=x.device))
+    stiffness = energy.beta * laplacian(basis)
 
-    def estimate(part: slice) -> torch.Tensor:
-        mean_curvature = curvature[:, part].mean(dim=(0, 1))
-        block = analysis(energy.beta * laplacian(basis) + mean_curvature * basis)
-        flat = g[:, part].reshape(-1, d)
+    def estimate(i: int, part: slice) -> torch.Tensor:
+        mean_curvature = curvature[:, i, part].mean(dim=(0, 1))
+        block = analysis(stiffness + mean_curvature * basis)
+        flat = g[:, i, part].reshape(-1, d)
         centred = flat - flat.mean(dim=0)
         K = block - centred.T @ centred / (len(flat) - 1)
         return 0.5 * (K + K.T)
 
     half = chains // 2
-    return estimate(slice(None)), [estimate(slice(0, half)), estimate(slice(half, None))]
+    K = torch.stack([estimate(i, slice(None)) for i in range(S)])
+    halves = [torch.stack([estimate(i, part) for i in range(S)]) for part in (slice(0, half), slice(half, None))]
+    return (K[0], [h[0] for h in halves]) if single else (K, halves)
 
 
 def _detail_maps(x: torch.Tensor, level: int):
