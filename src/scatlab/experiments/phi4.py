@@ -96,7 +96,7 @@ class Config:
         """L = 16, 32; five couplings; 32 chains; shorter chains (about 3 minutes)."""
         return cls(sizes=(16, 32), betas=(0.6, 0.8, 0.9, 1.0, 1.1, 1.3, 1.6), chains=32, warmup_gradients=2000,
                    min_gradients=2500, max_gradients=5000, min_samples_per_tau=25.0, leapfrog_grid=(3, 10),
-                   pilot_gradients=2000, hessian_samples=4, marginal_samples=2, marginal_warmup=100,
+                   pilot_gradients=2000, hessian_samples=3, marginal_samples=1, marginal_warmup=100,
                    marginal_trajectories=200)
 
 
@@ -119,7 +119,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     for L in cfg.sizes:
         selections.append(_length_selection(runs[L, beta_c], L, beta_c, cfg))
     probe_betas = sorted({cfg.betas[0], beta_c, cfg.betas[-1]})
-    eig = {(L, b): _min_eigenvalues(runs[L, b]["fields"], b, cfg, progress) for L in cfg.sizes for b in cfg.betas}
+    eig = {(L, b): _min_eigenvalues(runs[L, b]["fields"], b, b in probe_betas, cfg, progress)
+           for L in cfg.sizes for b in cfg.betas}
     marginal = {L: _marginal_eigenvalues(runs[L, beta_c]["fields"], beta_c, cfg, device, progress) for L in cfg.sizes}
     saddle = smallest_eigenvalue(None, torch.zeros(L_max, L_max, dtype=torch.float64),
                                  hvp=Phi4(beta_c).hvp)
@@ -280,15 +281,16 @@ def _length_selection(run: dict, L: int, beta: float, cfg: Config) -> Selection:
 # -------------------------------------------------------------------------------------- Hessians
 
 
-def _min_eigenvalues(fields: np.ndarray, beta: float, cfg: Config, progress: Progress) -> np.ndarray:
-    """(samples, 1 + levels): smallest eigenvalue of grad^2 E (column 0) and of the conditional Hessians, j = 1..J."""
+def _min_eigenvalues(fields: np.ndarray, beta: float, every_level: bool, cfg: Config, progress: Progress) -> np.ndarray:
+    """(samples, 1 + levels): smallest eigenvalue of grad^2 E (column 0) and of the Hessians of E restricted to the
+    fine details of levels 1..j given x_j (column j); only columns 0 and 1 unless ``every_level`` (the rest NaN)."""
     energy = Phi4(beta)
     L = fields.shape[-1]
     levels = check_lattice(L)
-    out = np.zeros((len(fields), levels + 1))
+    out = np.full((len(fields), levels + 1), np.nan)
     for s in progress(range(len(fields)), desc=f"Hessians L={L} beta={beta:g}", total=len(fields)):
         x = torch.as_tensor(fields[s])
-        for j in range(levels + 1):
+        for j in range(levels + 1 if every_level else 2):
             out[s, j] = smallest_eigenvalue(None, x, j, hvp=energy.hvp, seed=s, dense_up_to=300)
     return out
 
@@ -303,7 +305,8 @@ def _marginal_eigenvalues(fields: np.ndarray, beta: float, cfg: Config, device, 
     x = torch.as_tensor(fields[:cfg.marginal_samples], device=device)
     for j in progress(range(2, levels + 1), desc=f"marginal conditionals L={L}", total=levels - 1):
         K, halves = marginal_conditional_hessian(energy, x, j, chains=cfg.marginal_chains, warmup=cfg.marginal_warmup,
-                                                 samples=cfg.marginal_trajectories, seed=cfg.seed + j)
+                                                 samples=cfg.marginal_trajectories, seed=cfg.seed + j,
+                                                 dtype=torch.float32 if cfg.float32 else torch.float64)
         lows = [torch.linalg.eigvalsh(h)[:, 0].cpu().numpy() for h in halves]
         out[:, j, 0] = torch.linalg.eigvalsh(K)[:, 0].cpu().numpy()
         out[:, j, 1] = np.abs(lows[0] - lows[1])
@@ -332,7 +335,8 @@ def _metrics(runs, eig, marginal, cfg: Config, beta_c: float, saddle: float, n_l
         key = f"L{L}_beta{beta:g}".replace(".", "p")
         m[f"min_eig_full_{key}"] = float(values[:, 0].min())
         for j in range(1, values.shape[1]):
-            m[f"min_eig_cond_level{j}_{key}"] = float(values[:, j].min())
+            if np.isfinite(values[:, j]).all():
+                m[f"min_eig_cond_level{j}_{key}"] = float(values[:, j].min())
     for L, values in marginal.items():
         for j in range(2, values.shape[1]):
             m[f"min_eig_marginal_level{j}_L{L}_beta_c"] = float(values[:, j, 0].min())
@@ -440,8 +444,9 @@ def _tables(runs, eig, marginal, cfg: Config, beta_c: float) -> list:
                  "step size", "acceptance"], rows)
     erows = []
     for (L, beta), v in eig.items():
-        erows.append([L, beta, round(float(v[:, 0].min()), 4), round(float(np.median(v[:, 0])), 4)]
-                     + [round(float(v[:, 1].min()), 4), round(float(v[:, -1].min()), 4)])
+        last = round(float(v[:, -1].min()), 4) if np.isfinite(v[:, -1]).all() else "-"
+        erows.append([L, beta, round(float(v[:, 0].min()), 4), round(float(np.median(v[:, 0])), 4),
+                      round(float(v[:, 1].min()), 4), last])
     hess = ("Smallest Hessian eigenvalue over the analysed fields: full energy E (min, median), exact conditional "
             "p(xbar_1|x_1), and the joint law of all fine details given the coarsest field",
             ["L", "beta", "E: min", "E: median", "xbar_1 | x_1", "all details | x_J"], erows)

@@ -141,9 +141,9 @@ class FiberEnergy:
 
     def project(self, y: torch.Tensor) -> torch.Tensor:
         """P y: the block means of size 2^level, broadcast back."""
-        s = 2 ** self.level
-        means = torch.nn.functional.avg_pool2d(y.reshape((-1, 1) + tuple(y.shape[-2:])), s)
-        return means.repeat_interleave(s, -2).repeat_interleave(s, -1).reshape(y.shape)
+        s, (n, m) = 2 ** self.level, y.shape[-2:]
+        blocks = y.reshape(-1, n // s, s, m // s, s)
+        return blocks.mean(dim=(2, 4), keepdim=True).expand_as(blocks).reshape(y.shape)
 
     def field(self, y: torch.Tensor) -> torch.Tensor:
         """The field c + (I - P) y of the fiber."""
