@@ -585,14 +585,18 @@ def _plot_log_concavity_vs_beta(eig, cfg: Config, beta_c: float, out_dir: Path) 
 
 
 def _plot_spectra(spectra: dict, L: int, beta: float, out_dir: Path) -> str:
-    fig, axes = _figure(1, 1, 6.5, 4.2)
-    ax = axes[0, 0]
+    fig, axes = _figure(1, 2, 5.5, 4.2)
     for j, values in spectra.items():
-        ax.plot(np.linspace(0, 1, len(values)), values, label="full E" if j == 0 else f"fine levels 1..{j} | x_{j}")
-    ax.axhline(0, color="k", lw=0.8)
-    ax.set(xlabel="eigenvalue rank / dimension", ylabel="Hessian eigenvalue",
-           title=f"Hessian spectra per scale, one field, L={L}, beta={beta:g}")
-    ax.legend(fontsize=8)
+        label = "full E" if j == 0 else f"fine levels 1..{j} | x_{j}"
+        rank = np.linspace(0, 1, len(values))
+        axes[0, 0].plot(rank, values, label=label)
+        low = rank <= 0.15
+        axes[0, 1].plot(rank[low], values[low], marker=".", ms=3, label=label)
+    for ax, title in zip(axes[0], (f"Hessian spectra per scale, one field, L={L}, beta={beta:g}",
+                                   "lowest 15 % (negative: not log-concave there)")):
+        ax.axhline(0, color="k", lw=0.8)
+        ax.set(xlabel="eigenvalue rank / dimension", ylabel="Hessian eigenvalue", title=title)
+        ax.legend(fontsize=8)
     return _save(fig, out_dir, "phi4_spectra.png")
 
 
