@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from pathlib import Path
 
 import numpy as np
@@ -75,7 +74,7 @@ class Config:
 
     data_dir: str = ""  # unused: the fields are simulated (kept for the common command line)
     sizes: tuple[int, ...] = (16, 32, 64)  # lattice sides L (powers of two, for the Haar factorization)
-    betas: tuple[float, ...] = (0.6, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 1.7, 2.0)  # couplings (inverse temperatures)
+    betas: tuple[float, ...] = (0.6, 0.8, 0.9, 0.95, 1.0, 1.05, 1.1, 1.2, 1.4, 1.7, 2.0)  # couplings (1 / temperature)
     chains: int = 64  # independent HMC chains per (L, beta)
     warmup_gradients: int = 5000  # warm-up per chain, in gradient evaluations (step-size adaptation; discarded)
     min_gradients: int = 5000  # first chain length after warm-up, in gradient evaluations, doubled as needed
@@ -113,7 +112,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         for beta in cfg.betas:
             runs[L, beta] = _sample(cfg, L, beta, n_leapfrog, device, dtype, out_dir, progress)
         middle = cfg.betas[len(cfg.betas) // 2]
-        selections += [_step_selection(runs[L, middle], L, middle, cfg), _length_selection(runs[L, middle], L, middle, cfg)]
+        selections += [_step_selection(runs[L, middle], L, middle, cfg),
+                       _length_selection(runs[L, middle], L, middle, cfg)]
     beta_c, selection = _select_beta_c(runs, cfg)
     selections.append(selection)
     L_max = max(cfg.sizes)
@@ -152,7 +152,8 @@ def _select_beta_c(runs: dict, cfg: Config) -> tuple[float, Selection]:
             diffs = [round(runs[big, b]["binder"] - runs[small, b]["binder"], 4) for b in cfg.betas]
             return beta_c, Selection(
                 "critical coupling beta_c (grid point)", list(cfg.betas), diffs, beta_c,
-                f"grid point nearest the crossing beta = {crossing:.3f} of the Binder cumulants U = 1 - <m^4>/(3<m^2>^2)"
+                f"grid point nearest the crossing beta = {crossing:.3f} of the Binder cumulants "
+                f"U = 1 - <m^4>/(3<m^2>^2)"
                 f" of L={small} and L={big} (scores: U_{big} - U_{small}; linear interpolation)")
     L = sizes[-1]
     chis = [runs[L, b]["chi"] for b in cfg.betas]
@@ -219,7 +220,8 @@ def _sample(cfg: Config, L: int, beta: float, n_leapfrog: int, device, dtype, ou
     seed = cfg.seed * 1000 + L * 37 + int(round(beta * 1000))
     first, cap = cfg.min_gradients // n_leapfrog, cfg.max_gradients // n_leapfrog
     r = hmc(Phi4(beta), L, chains=cfg.chains, warmup=cfg.warmup_gradients // n_leapfrog, samples=first,
-            n_leapfrog=n_leapfrog, target_accept=cfg.target_accept, thin=first, init=_cold_start(cfg.chains, L, device, dtype),
+            n_leapfrog=n_leapfrog, target_accept=cfg.target_accept, thin=first,
+            init=_cold_start(cfg.chains, L, device, dtype),
             seed=seed, dtype=dtype, device=device, progress=progress, desc=f"L={L} beta={beta:g}")
     m, e, acc = r.magnetization, r.energy, r.acceptance
     lengths, ratios = [], []
@@ -469,7 +471,8 @@ def _tables(runs, eig, marginal, cfg: Config, beta_c: float) -> list:
 def _notes(m: dict, cfg: Config, beta_c: float) -> list[str]:
     return [
         f"E(x) = beta/2 sum_<u,v> (x_u - x_v)^2 + sum_u (x_u^2 - 1)^2, each bond counted once; HMC with "
-        f"{int(m['n_leapfrog'])} leapfrog steps, step adapted to acceptance {cfg.target_accept} in warm-up (largest gap "
+        f"{int(m['n_leapfrog'])} leapfrog steps, step adapted to acceptance {cfg.target_accept} in warm-up "
+        "(largest gap "
         f"to the target over all runs: {m['worst_acceptance_gap']:.3f}); every chain length is at least "
         f"{m['min_samples_per_tau']:.1f} autocorrelation times of |m| and E (target {cfg.min_samples_per_tau:g}, cap "
         f"{cfg.max_gradients} gradients per chain).",

@@ -149,7 +149,8 @@ def _select_lr(cfg: Config, data: dict, ckpt: Path, device, progress: Progress) 
     chosen = cfg.lr_grid[int(np.argmin(scores))]
     return chosen, Selection("Adam learning rate (all score models)", list(cfg.lr_grid), [round(s, 5) for s in scores],
                              chosen, f"denoising score-matching loss of the pixel model (L={data['train'].shape[-1]}) "
-                             f"on {len(data['validation'])} validation fields from held-out chains, 8 noise levels, min")
+                             f"on {len(data['validation'])} validation fields from held-out chains, 8 noise levels, "
+                             "min")
 
 
 @torch.no_grad()

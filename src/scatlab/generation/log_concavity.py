@@ -72,7 +72,8 @@ def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None 
     r"""The dense Hessian (d, d) at x of the conditional energy of the fine coefficients of levels 1..``level``
     given the coarse field (``level = 0``: of E itself, d = N^2).
 
-    By :func:`torch.func.jacrev` twice (the Hessian) of the conditional energy, or, given ``hvp`` (x, v) -> :math:`\nabla^2E(x)v`
+    By :func:`torch.func.jacrev` twice (the Hessian) of the conditional energy, or, given ``hvp``
+    (x, v) -> :math:`\nabla^2E(x)v`
     broadcasting over a batch of v (e.g. :meth:`Phi4.hvp`), as :math:`D_j^T\nabla^2E(x)D_j` applied to the
     d basis vectors at once (much faster for an energy whose Hessian-vector product is written out).
     """

@@ -89,7 +89,8 @@ class Phi4:
         return self.beta * laplacian(x) + self.mass2 * x + 4 * self.lam * x * (x * x - 1)
 
     def hessian_diagonal(self, x: torch.Tensor) -> torch.Tensor:
-        r"""The site part :math:`V''(x_u) = m^2 + \lambda(12x_u^2 - 4)` of :math:`\nabla^2 E = \beta\Delta + \mathrm{diag}\,V''(x)`."""
+        r"""The site part :math:`V''(x_u) = m^2 + \lambda(12x_u^2 - 4)` of the Hessian
+        :math:`\nabla^2 E = \beta\Delta + \mathrm{diag}\,V''(x)`."""
         return self.mass2 + self.lam * (12 * x * x - 4)
 
     def hvp(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
@@ -134,7 +135,8 @@ class HMCResult:
     trajectory of the sampling phase; ``acceptance`` (n_samples, chains): the Metropolis acceptance
     probability of every proposal; ``step_size``: the adapted (frozen) step; ``warmup_step_sizes``:
     its history (the step used at each warm-up trajectory); ``warmup_acceptance``: the chain-mean acceptance
-    probability of each warm-up trajectory; ``divergent_fraction``: proposals of the sampling phase with non-finite energy;
+    probability of each warm-up trajectory; ``divergent_fraction``: proposals of the sampling phase with non-finite
+    energy;
     ``n_leapfrog``: leapfrog steps per trajectory; ``gradient_evaluations``: per chain, warm-up included.
     """
 
@@ -300,11 +302,13 @@ def _check_sampler(L, chains, warmup, samples, step_size, n_leapfrog, target_acc
             "n_leapfrog": (n_leapfrog, 1), "thin": (thin, 1)}
     for name, (value, low) in ints.items():
         if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
-            raise InvalidParameterError(f"The '{name}' parameter of hmc must be an int >= {low}. Got {value!r} instead.")
+            raise InvalidParameterError(f"The '{name}' parameter of hmc must be an int >= {low}. "
+                                        f"Got {value!r} instead.")
     if not isinstance(step_size, (int, float)) or not math.isfinite(step_size) or step_size <= 0:
         raise InvalidParameterError(f"The 'step_size' parameter of hmc must be a finite number > 0. "
                                     f"Got {step_size!r} instead.")
     if not 0 < target_accept < 1:
         raise InvalidParameterError(f"The 'target_accept' parameter of hmc must be in (0, 1). Got {target_accept!r}.")
     if not 0 <= max_div < 1:
-        raise InvalidParameterError(f"The 'max_divergent_fraction' parameter of hmc must be in [0, 1). Got {max_div!r}.")
+        raise InvalidParameterError(f"The 'max_divergent_fraction' parameter of hmc must be in [0, 1). "
+                                    f"Got {max_div!r}.")

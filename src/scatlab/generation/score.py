@@ -158,7 +158,8 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
 @torch.no_grad()
 def ddim_sample(model: Callable, shape: tuple[int, ...], steps: int, *, cond: torch.Tensor | None = None,
                 generator: torch.Generator | None = None, device=None, dtype=torch.float32) -> torch.Tensor:
-    r"""Deterministic DDIM sampling with ``steps`` model evaluations on uniform times T_MAX = t_0 > ... > t_steps = T_MIN,
+    r"""Deterministic DDIM sampling with ``steps`` model evaluations on uniform times
+    T_MAX = t_0 > ... > t_steps = T_MIN,
     :math:`x_{t'} = a_{t'}\hat x_0 + s_{t'}\varepsilon_\theta`, :math:`\hat x_0 = (x_t - s_t\varepsilon_\theta)/a_t`;
     the last step returns :math:`\hat x_0`. Starts from :math:`x_1 \sim N(0, I)` of ``shape``."""
     if not isinstance(steps, int) or steps < 1:

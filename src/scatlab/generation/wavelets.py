@@ -3,7 +3,8 @@ r"""The orthogonal 2D Haar wavelet transform of periodic fields, and its exact i
 One level maps x (..., N, N), N even, to the coarse field and three details (..., N/2, N/2): on every
 2 x 2 block [[a, b], [c, d]],
 
-.. math:: x_1 = \tfrac12(a + b + c + d),\quad \bar x_1 = \tfrac12\big(a - b + c - d,\; a + b - c - d,\; a - b - c + d\big),
+.. math:: x_1 = \tfrac12(a + b + c + d),\quad
+          \bar x_1 = \tfrac12\big(a - b + c - d,\; a + b - c - d,\; a - b - c + d\big),
 
 an orthogonal change of coordinates (the four rows are orthonormal), so the inverse is the transpose
 and :math:`\|x\|^2 = \|x_1\|^2 + \|\bar x_1\|^2`. Iterating on the coarse field gives the factorization
