@@ -103,6 +103,25 @@ def test_every_layer_inverts_and_train_mode_too():
         assert (net.inverse(net.representation(x)) - x).norm() / x.norm() <= 1e-12
 
 
+def test_injective_padding():
+    """The padded channels come back as zeros from a representation, and both halves of the first
+    coupling carry the image (else the first F would only ever see zeros)."""
+    torch.manual_seed(6)
+    net = scrambled(IRevNet((8, 8), in_channels=1, variant="injective", stages=(1, 1), width=4, expansion=3)).double()
+    x = torch.randn(3, 1, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        z0, z = net.layers(x)[0], net.representation(x)
+        assert z0.shape == (3, 12, 4, 4) and z[0].numel() == 3 * x[0].numel()
+        x1, x2 = z0.chunk(2, dim=1)
+        assert x1.abs().sum() > 0 and x2.abs().sum() > 0
+        assert net.padding_part(z).shape == (3, 8, 4, 4) and net.padding_part(z).abs().max() < 1e-12
+        other = z + torch.randn_like(z)  # not a representation: the padded part is not zero, inverse drops it
+        assert net.padding_part(other).norm() > 0.1 * net.padding_part(other).numel() ** 0.5
+        assert net.inverse(other).shape == x.shape
+    bijective = IRevNet((8, 8), variant="bijective", stages=(1,), width=2).eval()
+    assert bijective.padding_part(bijective.representation(torch.randn(2, 1, 8, 8))).shape[1] == 0
+
+
 def test_downsampling_is_a_permutation():
     x = torch.randn(2, 3, 6, 10)
     S = InvertibleDownsampling()
@@ -167,6 +186,8 @@ def test_bad_sizes_name_the_parameter():
         IRevNet((28, 28), in_channels=1, variant="bijective", initial_downsamplings=0)  # 1 channel cannot split
     with pytest.raises(InvalidParameterError, match="'layer'"):
         net.inverse(torch.zeros(1, *net.representation_shape), layer=9)
+    with pytest.raises(InvalidParameterError, match=r"\(B, 16, M, N\) representations at layer 0.*\(1, 64, 7, 7\)"):
+        net.inverse(torch.zeros(1, *net.representation_shape), layer=0)
     with pytest.raises(InvalidParameterError, match="'channels'"):
         AdditiveCoupling(3, 4)
 

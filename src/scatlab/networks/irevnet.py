@@ -14,9 +14,9 @@ Every layer up to the final classifier is invertible, so no information on the i
   where :math:`F` is any network (here BN-ReLU-conv3x3 three times, the first with stride 2 when
   the block downsamples) and :math:`S` the identity or the invertible downsampling: the inverse
   recomputes :math:`F(x_2)` and subtracts it, so it is exact up to rounding, whatever F is;
-- :class:`IRevNet`: optional zero-padding of the input channels (the *injective* i-RevNet, whose
-  inverse drops the padded channels; without it, the *bijective* i-RevNet keeps the dimension of
-  the input at every layer), initial invertible downsamplings, stages of coupling blocks, then
+- :class:`IRevNet`: initial invertible downsamplings, optional zero-padding of the channels (the
+  *injective* i-RevNet, whose inverse drops the padded channels; without it, the *bijective*
+  i-RevNet keeps the dimension of the input at every layer), stages of coupling blocks, then
   BN-ReLU-average pooling-linear on the last representation :math:`\Phi(x)`.
   :meth:`IRevNet.representation` gives :math:`\Phi(x)`, :meth:`IRevNet.inverse` gives
   :math:`x = \Phi^{-1}(\Phi(x))`, :meth:`IRevNet.layers` the representation after every block.
@@ -104,8 +104,10 @@ class IRevNet(nn.Module):
     num_classes : int
     in_channels : int
     variant : 'injective' or 'bijective'
-        'injective' zero-pads the input to ``expansion`` x ``in_channels`` channels first (the paper's
-        injective i-RevNet); 'bijective' keeps the dimension M N ``in_channels`` at every layer.
+        'injective' zero-pads the channels by the factor ``expansion`` (the paper's injective i-RevNet):
+        zero channels are appended to each half of the downsampled input, so that both halves of the
+        first coupling carry the image (up to a fixed permutation of the channels, this is zero-padding
+        of the input); 'bijective' keeps the dimension M N ``in_channels`` at every layer.
     stages : tuple of ints
         Coupling blocks per stage; the first block of every stage but the first downsamples.
     width : int
@@ -139,14 +141,15 @@ class IRevNet(nn.Module):
                 f" {len(stages) - 1} stage downsamplings by 2 of the image size); crop or pad the images, or use"
                 " fewer stages", tuple(shape))
         self.shape, self.in_channels, self.variant, self.size_factor = tuple(shape), in_channels, variant, factor
-        self.padded_channels = in_channels * expansion if variant == "injective" else in_channels
         self.initial_downsamplings = initial_downsamplings
         self.downsampling = InvertibleDownsampling()
-        channels = self.padded_channels * 4**initial_downsamplings
-        if channels % 2:
-            raise parameter_error("IRevNet", "initial_downsamplings", ">= 1 when the (padded) input has an odd"
-                                  f" number of channels ({self.padded_channels}): coupling blocks split channels",
+        self.embedded_channels = in_channels * 4**initial_downsamplings  # after the initial downsamplings
+        if self.embedded_channels % 2:
+            raise parameter_error("IRevNet", "initial_downsamplings", f">= 1 when the input has an odd number of"
+                                  f" channels ({in_channels}): coupling blocks split the channels in two",
                                   initial_downsamplings)
+        self.expansion = expansion if variant == "injective" else 1
+        channels = self.embedded_channels * self.expansion
         blocks = []
         for s, count in enumerate(stages):
             for b in range(count):
@@ -169,10 +172,12 @@ class IRevNet(nn.Module):
             raise InvalidParameterError(
                 f"IRevNet needs image sizes M and N divisible by {self.size_factor} (its number of invertible"
                 f" downsamplings by 2); got an input of size {tuple(x.shape)}. Crop or pad the images.")
-        if self.padded_channels > self.in_channels:
-            x = torch.cat([x, x.new_zeros(x.shape[0], self.padded_channels - self.in_channels, *x.shape[2:])], 1)
         for _ in range(self.initial_downsamplings):
             x = self.downsampling(x)
+        if self.expansion > 1:  # injective: zeros after each half, so that both halves carry the image
+            h1, h2 = x.chunk(2, dim=1)
+            zeros = x.new_zeros(x.shape[0], (self.expansion - 1) * h1.shape[1], *x.shape[2:])
+            x = torch.cat([h1, zeros, h2, zeros], dim=1)
         return x
 
     def layers(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -190,20 +195,46 @@ class IRevNet(nn.Module):
             z = block(z)
         return z
 
+    def layer_channels(self, layer: int) -> int:
+        """The number of channels of the representation at ``layer`` (0: before the first block)."""
+        downsamplings = sum(block.downsample is not None for block in self.blocks[:layer])
+        return self.embedded_channels * self.expansion * 4**downsamplings
+
+    def _unblock(self, z: torch.Tensor, layer: int | None) -> torch.Tensor:
+        """z at ``layer`` taken back through the blocks: the (padded) input after the initial downsamplings."""
+        layer = len(self.blocks) if layer is None else layer
+        if not isinstance(layer, int) or not 0 <= layer <= len(self.blocks):
+            raise parameter_error("IRevNet.inverse", "layer", f"an int in [0, {len(self.blocks)}]", layer)
+        if z.ndim != 4 or z.shape[1] != self.layer_channels(layer):
+            raise InvalidParameterError(f"IRevNet.inverse expects (B, {self.layer_channels(layer)}, M, N)"
+                                        f" representations at layer {layer}; got a tensor of size {tuple(z.shape)}.")
+        for block in reversed(self.blocks[:layer]):
+            z = block.inverse(z)
+        return z
+
     def inverse(self, z: torch.Tensor, layer: int | None = None) -> torch.Tensor:
         """The image x (B, in_channels, M, N) whose representation at ``layer`` (default: the last) is z.
 
         Exact for z = representation(x) (or ``layers(x)[layer]``), up to rounding. For any other z of
-        the injective variant, the padded channels are dropped: a left inverse.
+        the injective variant, the padded channels are dropped: a left inverse (:meth:`padding_part`
+        returns what is dropped).
         """
-        layer = len(self.blocks) if layer is None else layer
-        if not 0 <= layer <= len(self.blocks):
-            raise parameter_error("IRevNet.inverse", "layer", f"an int in [0, {len(self.blocks)}]", layer)
-        for block in reversed(self.blocks[:layer]):
-            z = block.inverse(z)
+        x = self._unblock(z, layer)
+        if self.expansion > 1:
+            h1, h2 = x.chunk(2, dim=1)
+            half = self.embedded_channels // 2
+            x = torch.cat([h1[:, :half], h2[:, :half]], dim=1)
         for _ in range(self.initial_downsamplings):
-            z = self.downsampling.inverse(z)
-        return z[:, :self.in_channels]
+            x = self.downsampling.inverse(x)
+        return x
+
+    def padding_part(self, z: torch.Tensor, layer: int | None = None) -> torch.Tensor:
+        """The padded channels of z taken back through the blocks: zero exactly when z is the
+        representation of an image (in the range of the injective network), and what :meth:`inverse`
+        drops otherwise; (B, 0, M', N') for the bijective variant."""
+        h1, h2 = self._unblock(z, layer).chunk(2, dim=1)
+        half = self.embedded_channels // 2
+        return torch.cat([h1[:, half:], h2[:, half:]], dim=1)
 
     # ----------------------------------------------------------------------- the classifier
 
