@@ -46,7 +46,6 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +87,7 @@ class Config:
     weight_decay: float = 5e-4  # L2 penalty
     repeats: int = 3  # seeds of the chosen configuration (seed, seed + 1, ...) for the test accuracy
     accuracy_margin: float = 1.0  # smallest accepted accuracy gap (points) to the ResNet for "same accuracy"
-    probe_penalties: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty / mean squared feature norm
+    probe_penalties: tuple[float, ...] = (1e-3, 1e-2, 1e-1, 1.0, 10.0, 100.0)  # ridge penalty / mean squared norm
     interpolation_steps: int = 7  # images along the interpolation, both ends included
     seed: int = 0  # seed of the split, of the weights and of the sample order
 
@@ -104,7 +103,6 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     _check(cfg)
     init_distributed()
     out_dir = Path(out_dir)
-    start = time.perf_counter()
     data = train_validation_test(cfg.data_dir, cfg.n_train, cfg.n_validation, cfg.n_test, cfg.seed)
     shape, channels = tuple(data["x_train"].shape[-2:]), int(data["x_train"].shape[1])
     builders, selections, parameters = _architectures(cfg, shape, channels)
@@ -119,19 +117,19 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     probes = {v: _probes(net, data, cfg, progress, selections) for v, net in nets.items()}
     for v in cfg.variants:
         for dtype in ("float32", "float64"):
-            metrics[f"reconstruction_error_max_{v}_{dtype}"] = inversion[v][dtype].max()
-            metrics[f"reconstruction_error_mean_{v}_{dtype}"] = inversion[v][dtype].mean()
+            metrics[f"reconstruction_error_max_{v}_{dtype}"] = float(inversion[v][dtype].max())
+            metrics[f"reconstruction_error_mean_{v}_{dtype}"] = float(inversion[v][dtype].mean())
         for k, (acc, err) in enumerate(zip(probes[v]["test"], inversion[v]["layers"])):
-            metrics[f"probe_test_accuracy_{v}_layer{k}"] = acc
-            metrics[f"reconstruction_error_max_{v}_from_layer{k}"] = err
+            metrics[f"probe_test_accuracy_{v}_layer{k}"] = float(acc)
+            metrics[f"reconstruction_error_max_{v}_from_layer{k}"] = float(err)
     figures = [_plot_accuracy(cfg, runs, parameters, out_dir),
                _plot_reconstruction(nets, data["x_test"], inversion, out_dir),
                _plot_interpolation(nets, data, cfg, metrics, out_dir),
                _plot_probes(cfg, probes, inversion, out_dir)]
-    metrics["wall_time_s"] = time.perf_counter() - start
+    chance = 100 / len(data["y_train"].unique())
     return Result(metrics=metrics, tables=_tables(cfg, runs, parameters, probes, inversion), figures=figures,
                   notes=_notes(cfg, runs, parameters, shape, channels),
-                  verdicts=_verdicts(cfg, runs, inversion, probes, 100 / len(data["y_train"].unique())), selections=selections)
+                  verdicts=_verdicts(cfg, runs, inversion, probes, chance), selections=selections)
 
 
 def _check(cfg: Config) -> None:
@@ -210,7 +208,8 @@ def _train_all(cfg: Config, builders: dict, data: dict, checkpoints: Path, progr
                   identity={**identity, "model": name, "parameters": _count(model)}, progress=progress)
             return model.eval()
 
-        trained = {lr: fit(lr, cfg.seed) for lr in progress(cfg.lrs, desc=f"{name}: learning rates", total=len(cfg.lrs))}
+        grid = progress(cfg.lrs, desc=f"{name}: learning rates", total=len(cfg.lrs))
+        trained = {lr: fit(lr, cfg.seed) for lr in grid}
         scores = [evaluate(trained[lr], data["x_validation"], data["y_validation"]) for lr in cfg.lrs]
         lr = cfg.lrs[int(np.argmax(scores))]
         selections.append(Selection(f"learning rate of {name}", list(cfg.lrs), [round(s, 2) for s in scores], lr,
@@ -455,7 +454,7 @@ def _plot_reconstruction(nets: dict, x: torch.Tensor, inversion: dict, out_dir: 
         x_hat = net.inverse(net.representation(image.to(device))).cpu()
         error = float(_relative_error(x_hat, image)[0])
         difference = (x_hat - image).abs()
-        _show(axes[row, 0], image[0], f"test image x")
+        _show(axes[row, 0], image[0], "test image x")
         _show(axes[row, 1], x_hat[0], f"{v}: Phi^-1(Phi(x)) from the last layer")
         scale = max(float(difference.max()), 1e-30)
         axes[row, 2].imshow(difference[0].mean(0).numpy(), cmap="magma", vmin=0, vmax=scale)
