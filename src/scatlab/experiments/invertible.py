@@ -33,8 +33,9 @@ on the seed-``seed`` networks:
 
 Verdicts: (1) holds if every relative error is <= 1e-5 in float32 and <= 1e-12 in float64; (2)
 holds if the ResNet's mean test accuracy exceeds the i-RevNet's by at most the margin
-max(``accuracy_margin``, 2 sqrt(s_resnet^2 + s_irevnet^2)) (s: std over seeds, the noise of a
-difference of two runs), partially up to twice the margin; (3) holds if the inverse from every
+max(``accuracy_margin``, 2 sqrt((s_resnet^2 + s_irevnet^2) / k)) (s: sample std over the k seeds;
+the square root is the standard error of the difference of the two means), partially up to twice
+the margin; (3) holds if the inverse from every
 layer is exact (float32 bound), the last layer's probe beats the first by more than 2 binomial
 standard errors of the test accuracy, and the probe accuracy rises with depth (Spearman rho >= 0.8).
 
@@ -131,7 +132,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
                _plot_probes(cfg, probes, inversion, out_dir)]
     chance = 100 / len(data["y_train"].unique())
     return Result(metrics=metrics, tables=_tables(cfg, runs, parameters, probes, inversion), figures=figures,
-                  notes=_notes(cfg, runs, parameters, shape, channels),
+                  notes=_notes(cfg, runs, parameters, shape, channels, metrics),
                   verdicts=_verdicts(cfg, runs, inversion, probes, chance), selections=selections)
 
 
@@ -315,13 +316,14 @@ def _verdicts(cfg: Config, runs: dict, inversion: dict, probes: dict, chance: fl
                "bijective": "ImageNet top-1 error: bijective i-RevNet 26.7 %, ResNet-50 24.7 % (Table 1)"}
     for v in cfg.variants:
         irev = runs[f"irevnet-{v}"]["test"]
-        noise = math.sqrt(np.var(resnet) + np.var(irev))
+        k = len(irev)
+        noise = math.sqrt((np.var(resnet, ddof=1) + np.var(irev, ddof=1)) / k) if k > 1 else 0.0
         margin = max(cfg.accuracy_margin, 2 * noise)
         gap = float(np.mean(resnet) - np.mean(irev))
         verdict = "holds" if gap <= margin else "partially" if gap <= 2 * margin else "does not hold"
         if max(np.mean(resnet), np.mean(irev)) < chance + LEARNED:
             verdict = "not tested"  # neither network learned: equal accuracies at chance say nothing
-        seeds = (f"std over {cfg.repeats} seeds {np.std(resnet):.2f} and {np.std(irev):.2f}" if cfg.repeats > 1
+        seeds = (f"sample std over {k} seeds {np.std(resnet, ddof=1):.2f} and {np.std(irev, ddof=1):.2f}" if k > 1
                  else "one seed: the seed noise is not measured")
         verdicts.append(Verdict(
             f"The {v} i-RevNet classifies as accurately as a non-invertible ResNet of similar depth and parameter"
@@ -329,9 +331,9 @@ def _verdicts(cfg: Config, runs: dict, inversion: dict, probes: dict, chance: fl
             verdict,
             f"test accuracy ({cfg.n_test} images, mean over {cfg.repeats} seeds): i-RevNet {np.mean(irev):.2f} %,"
             f" ResNet {np.mean(resnet):.2f} %, gap {gap:+.2f} points ({seeds}). Margin = max({cfg.accuracy_margin:g}"
-            f" point, 2 x sqrt(s_resnet^2 + s_irevnet^2) = {2 * noise:.2f}) = {margin:.2f}: holds if the ResNet is"
-            f" ahead by at most the margin, partially up to twice it (not tested if neither network is {LEARNED:g}"
-            " points above chance).",
+            f" point, 2 x sqrt((s_resnet^2 + s_irevnet^2) / {k}) = {2 * noise:.2f}) = {margin:.2f}: holds if the"
+            f" ResNet is ahead by at most the margin, partially up to twice it (not tested if neither network is"
+            f" {LEARNED:g} points above chance).",
             anchors[v]))
     parts = []
     states = []
@@ -388,7 +390,7 @@ def _tables(cfg: Config, runs: dict, parameters: dict, probes: dict, inversion: 
     return [accuracy, inv, probe]
 
 
-def _notes(cfg: Config, runs: dict, parameters: dict, shape: tuple, channels: int) -> list[str]:
+def _notes(cfg: Config, runs: dict, parameters: dict, shape: tuple, channels: int, metrics: dict) -> list[str]:
     depth_irev = 3 * sum(cfg.stages) + 1
     depth_resnet = 6 * cfg.resnet_blocks + 2
     notes = [f"Depth (weight layers): i-RevNet {depth_irev} ({sum(cfg.stages)} coupling blocks of 3 convolutions +"
@@ -398,6 +400,16 @@ def _notes(cfg: Config, runs: dict, parameters: dict, shape: tuple, channels: in
               for m, r in runs.items()]
     notes.append("The paper's injective i-RevNet has about 7 times the parameters of its ResNet-50; here both"
                  " variants are matched to the ResNet's parameter count, a stricter comparison.")
+    for v in cfg.variants:
+        ratio = metrics[f"interpolation_norm_ratio_max_{v}"]
+        text = (f"Interpolation ({v}): the inverted midpoints have up to {ratio:.2g} times the norm of the end"
+                " images")
+        if v == "injective":
+            text += (f", and their padded part, which the left inverse drops, up to"
+                     f" {metrics['interpolation_padding_norm_ratio_max_injective']:.2g} times the kept image's norm")
+        notes.append(text + (": the segment between two representations leaves the set of representations of"
+                             " images, and the inverse amplifies what lies off it." if ratio > 2 else
+                             ": the inverses stay of the size of the images."))
     return notes
 
 
