@@ -198,3 +198,33 @@ def test_catalog_builds_both_variants():
         net = build_model(f"irevnet-{variant}", (32, 32), in_channels=3, width=1, blocks=1)
         assert isinstance(net, IRevNet) and net.variant == variant and len(net.blocks) == 2
         assert net(torch.randn(2, 3, 32, 32)).shape == (2, 10)
+
+
+def inverse_gain(net: IRevNet, x: torch.Tensor) -> float:
+    """||blocks[0].inverse(y + d) - blocks[0].inverse(y)|| / ||d|| for a small random d, in eval mode,
+    after 200 training-mode passes have set the BatchNorm running statistics."""
+    net.train()
+    with torch.no_grad():
+        for _ in range(200):
+            net.representation(x)
+    net.eval()
+    with torch.no_grad():
+        y = net.layers(x)[1]
+        d = torch.randn_like(y) * 1e-6
+        block = net.blocks[0]
+        return float((block.inverse(y + d) - block.inverse(y)).norm() / d.norm())
+
+
+def test_first_block_does_not_normalize_the_zero_padding():
+    """Regression: with a BatchNorm at the entry of the first F, the zero-padded channels of the
+    injective network get a running variance of ~0, and the inverse multiplies rounding errors on
+    them by ~1/sqrt(eps) (a float32 reconstruction error of 3e-4 after training)."""
+    torch.manual_seed(7)
+    x = torch.rand(16, 1, 8, 8, dtype=torch.float64)
+    net = IRevNet((8, 8), variant="injective", stages=(1,), width=4).double()
+    assert not isinstance(net.blocks[0].F[0], torch.nn.BatchNorm2d)
+    assert inverse_gain(net, x) < 5
+    torch.manual_seed(7)
+    normalized = IRevNet((8, 8), variant="injective", stages=(1,), width=4).double()
+    normalized.blocks[0] = AdditiveCoupling(16, 4, first=False).double()
+    assert inverse_gain(normalized, x) > 50  # the failure the first block avoids

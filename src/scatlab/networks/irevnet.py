@@ -12,7 +12,7 @@ Every layer up to the final classifier is invertible, so no information on the i
             x_2 = S^{-1} y_1, \qquad x_1 = S^{-1}\big(y_2 - F(x_2)\big),
 
   where :math:`F` is any network (here BN-ReLU-conv3x3 three times, the first with stride 2 when
-  the block downsamples) and :math:`S` the identity or the invertible downsampling: the inverse
+  the block downsamples, without the first BN-ReLU in the first block) and :math:`S` the identity or the invertible downsampling: the inverse
   recomputes :math:`F(x_2)` and subtracts it, so it is exact up to rounding, whatever F is;
 - :class:`IRevNet`: initial invertible downsamplings, optional zero-padding of the channels (the
   *injective* i-RevNet, whose inverse drops the padded channels; without it, the *bijective*
@@ -61,9 +61,13 @@ class AdditiveCoupling(nn.Module):
 
     ``downsample``: S is the invertible downsampling (output 4 ``channels`` at half the size) and the
     first convolution of F has stride 2; else S is the identity. ``hidden``: channels inside F.
+    ``first``: F starts with its convolution, without BN-ReLU (the pre-activation convention for the
+    block that reads the input): on the zero-padded channels of the injective network, a BatchNorm
+    learns a running variance of about 0 and would multiply the rounding errors of the inverse by
+    1 / sqrt(eps) ~ 300 (measured: a gain of 116 through this block after training).
     """
 
-    def __init__(self, channels: int, hidden: int, *, downsample: bool = False):
+    def __init__(self, channels: int, hidden: int, *, downsample: bool = False, first: bool = False):
         super().__init__()
         if channels < 2 or channels % 2:
             raise parameter_error("AdditiveCoupling", "channels", "an even int >= 2 (the block splits them in two)",
@@ -73,8 +77,9 @@ class AdditiveCoupling(nn.Module):
         half = channels // 2
         out = 4 * half if downsample else half
         self.downsample = InvertibleDownsampling() if downsample else None
+        entry = [] if first else [nn.BatchNorm2d(half), nn.ReLU()]
         self.F = nn.Sequential(
-            nn.BatchNorm2d(half), nn.ReLU(), nn.Conv2d(half, hidden, 3, 2 if downsample else 1, 1, bias=False),
+            *entry, nn.Conv2d(half, hidden, 3, 2 if downsample else 1, 1, bias=False),
             nn.BatchNorm2d(hidden), nn.ReLU(), nn.Conv2d(hidden, hidden, 3, 1, 1, bias=False),
             nn.BatchNorm2d(hidden), nn.ReLU(), nn.Conv2d(hidden, out, 3, 1, 1, bias=False))
 
@@ -154,7 +159,7 @@ class IRevNet(nn.Module):
         for s, count in enumerate(stages):
             for b in range(count):
                 down = s > 0 and b == 0
-                blocks.append(AdditiveCoupling(channels, width * 2**s, downsample=down))
+                blocks.append(AdditiveCoupling(channels, width * 2**s, downsample=down, first=not blocks))
                 channels *= 4 if down else 1
         self.blocks = nn.ModuleList(blocks)
         M, N = shape[0] // factor, shape[1] // factor
