@@ -57,13 +57,13 @@ import torch
 from scipy.stats import spearmanr
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
 from ..networks import build_model
 from ..networks.irevnet import VARIANTS, IRevNet
 from ..runtime import Progress, init_distributed, seed_everything
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
+from ._figures import save_png
 
 __all__ = ["Config", "run"]
 
@@ -416,11 +416,6 @@ def _notes(cfg: Config, runs: dict, parameters: dict, shape: tuple, channels: in
 # ------------------------------------------------------------------------------------- figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
 def _figure(rows: int, cols: int, width: float, height: float):
     from matplotlib.figure import Figure
 
@@ -459,7 +454,7 @@ def _plot_accuracy(cfg: Config, runs: dict, parameters: dict, out_dir: Path) -> 
                    title=f"Test accuracy, mean ± std over {cfg.repeats} seeds")
     for i, value in enumerate(means):
         axes[0, 1].text(i, max(0, low - 10) + 1, f"{value:.2f} %", ha="center", va="bottom", fontsize=9, color="white")
-    return _save(fig, out_dir, "accuracy.png")
+    return save_png(fig, out_dir, "accuracy.png")
 
 
 @torch.no_grad()
@@ -478,7 +473,7 @@ def _plot_reconstruction(nets: dict, x: torch.Tensor, inversion: dict, out_dir: 
         axes[row, 2].set_title(f"|difference|, max {scale:.1e}\nrelative error {error:.1e}", fontsize=9)
         axes[row, 2].set_axis_off()
     fig.suptitle("Reconstruction from the last-layer representation (float32)", fontsize=10)
-    return _save(fig, out_dir, "reconstruction.png")
+    return save_png(fig, out_dir, "reconstruction.png")
 
 
 @torch.no_grad()
@@ -510,7 +505,7 @@ def _plot_interpolation(nets: dict, data: dict, cfg: Config, metrics: dict, out_
     fig.suptitle("Linear interpolation between two test images: in pixels, and between their last-layer"
                  " representations, inverted\n(shown clipped to [0, 1]; norm: ||image|| / the larger norm of the two"
                  " ends)", fontsize=10)
-    return _save(fig, out_dir, "interpolation.png")
+    return save_png(fig, out_dir, "interpolation.png")
 
 
 def _plot_probes(cfg: Config, probes: dict, inversion: dict, out_dir: Path) -> str:
@@ -534,4 +529,4 @@ def _plot_probes(cfg: Config, probes: dict, inversion: dict, out_dir: Path) -> s
     axes[0, 1].legend(fontsize=8)
     for ax in axes[0]:
         ax.set_xticks(np.arange(len(probes[cfg.variants[0]]["test"])))
-    return _save(fig, out_dir, "probes.png")
+    return save_png(fig, out_dir, "probes.png")
