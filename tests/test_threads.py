@@ -37,16 +37,21 @@ def test_small_calls_run_on_one_thread_and_the_count_is_restored():
         torch.set_num_threads(before)
 
 
-def test_a_transform_on_a_small_input_runs_on_one_thread(monkeypatch):
+def test_a_transform_and_its_twin_run_small_inputs_on_one_thread_and_agree_bitwise(monkeypatch):
+    import importlib
+
+    engine_module = importlib.import_module("scatlab.functional.scattering1d")  # the module, not the function
+
     seen = []
+    check = engine_module.check_input
+    monkeypatch.setattr(engine_module, "check_input", lambda *a: seen.append(torch.get_num_threads()) or check(*a))
     S = scatlab.Scattering1D(256, J=3, Q=1)
-    engine = type(S).engine
-    monkeypatch.setattr(type(S), "engine", staticmethod(lambda *a: seen.append(torch.get_num_threads()) or engine(*a)))
     before = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
-        S(torch.randn(2, 256))
+        small = torch.randn(2, 256)
+        module, twin = S(small), engine_module.scattering1d(small, J=3, Q=1)
         S(torch.randn(ONE_THREAD_BELOW // 256, 256))
     finally:
         torch.set_num_threads(before)
-    assert seen == [1, 2]
+    assert seen == [1, 1, 2] and torch.equal(module, twin)

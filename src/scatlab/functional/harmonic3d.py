@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..runtime.threads import small_calls_on_one_thread
 from ..banks.harmonic3d import Bank3D, build_bank_3d
 from ..plan.harmonic3d import OWNER, Plan3D, plan_3d
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
@@ -120,6 +121,7 @@ def _components_per_sample(plan: Plan3D, bank: Bank3D) -> int:
     return max(count(bank.first), count(bank.second)) * int(np.prod(plan.shape))
 
 
+@small_calls_on_one_thread
 def harmonic_scattering3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
     """Integral invariants (..., C) in the order of ``plan.table``."""
     check_input(x, OWNER, plan.shape)
@@ -137,6 +139,7 @@ def harmonic_scattering3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D)
     return torch.cat(outs).reshape(batch + (plan.n_channels,))
 
 
+@small_calls_on_one_thread
 def harmonic_maps3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
     """Local maps U[p]x (..., P, M, N, O) in the order of ``plan.maps_table``."""
     check_input(x, OWNER, plan.shape)

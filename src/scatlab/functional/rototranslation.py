@@ -37,6 +37,7 @@ import functools
 import numpy as np
 import torch
 
+from ..runtime.threads import small_calls_on_one_thread
 from ..banks.rototranslation import BankRoto, build_bank_roto
 from ..plan.rototranslation import OWNER, PlanRoto, plan_roto
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
@@ -56,6 +57,7 @@ def _per_sample_elements(plan: PlanRoto) -> int:
     return largest
 
 
+@small_calls_on_one_thread
 def rototranslation_scattering2d_with_plan(x: torch.Tensor, plan: PlanRoto, bank: BankRoto) -> torch.Tensor:
     """Roto-translation scattering of x (..., M, N) as (..., n_channels, M', N')."""
     check_input(x, OWNER, plan.shape)

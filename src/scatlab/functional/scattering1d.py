@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import torch
 
+from ..runtime.threads import small_calls_on_one_thread
 from ..banks.scattering1d import Bank1D, build_bank_1d
 from ..plan.scattering1d import Plan1D, plan_1d
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
@@ -29,6 +30,7 @@ def _per_sample_elements(plan: Plan1D) -> int:
     return max(sizes)
 
 
+@small_calls_on_one_thread
 def scattering1d_with_plan(x: torch.Tensor, plan: Plan1D, bank: Bank1D) -> torch.Tensor:
     """Scattering coefficients of x (..., length) as (..., n_channels, output_length)."""
     check_input(x, "Scattering1D", (plan.length,))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import torch
 
+from ..runtime.threads import small_calls_on_one_thread
 from ..banks.scattering2d import Bank2D, build_bank_2d
 from ..plan.scattering2d import Plan2D, plan_2d
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
@@ -31,6 +32,7 @@ def _per_sample_elements(plan: Plan2D) -> int:
     return largest
 
 
+@small_calls_on_one_thread
 def scattering2d_with_plan(x: torch.Tensor, plan: Plan2D, bank: Bank2D) -> torch.Tensor:
     """Scattering coefficients of x (..., M, N) as (..., n_channels, M', N')."""
     check_input(x, "Scattering2D", plan.shape)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import torch
 
+from ..runtime.threads import small_calls_on_one_thread
 from ..banks.timefrequency import BankTF, build_bank_tf
 from ..plan.timefrequency import OWNER, PlanTF, plan_tf
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
@@ -39,6 +40,7 @@ def _per_sample_elements(plan: PlanTF) -> int:
     return max(sizes)
 
 
+@small_calls_on_one_thread
 def timefrequency_scattering_with_plan(x: torch.Tensor, plan: PlanTF, bank: BankTF) -> torch.Tensor:
     """Coefficients of x (..., length): (..., C, T_out) ('time') or (..., P, n_freq_out, T_out) ('joint')."""
     check_input(x, OWNER, (plan.length,))

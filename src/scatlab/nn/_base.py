@@ -9,7 +9,6 @@ import torch
 
 from ..banks._base import Bank
 from ..plan.table import ChannelTable
-from ..runtime.threads import threads_for
 
 __all__ = ["ScatteringModule"]
 
@@ -60,8 +59,7 @@ class ScatteringModule(torch.nn.Module):
         return self._bank_layout.with_tensors(getattr(self, name) for name in self._bank_names)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        with threads_for(x.numel() if isinstance(x, torch.Tensor) else 0):
-            return type(self).engine(x, self._plan, self._prepared_bank(x))
+        return type(self).engine(x, self._plan, self._prepared_bank(x))
 
     def _prepared_bank(self, x: torch.Tensor) -> Bank:
         """The bank cast for x's dtype, after checking that x is on the filters' device."""

@@ -8,11 +8,12 @@ is imported: :mod:`scatlab._openmp`.)
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 
 import torch
 
-__all__ = ["ONE_THREAD_BELOW", "threads_for"]
+__all__ = ["ONE_THREAD_BELOW", "threads_for", "small_calls_on_one_thread"]
 
 ONE_THREAD_BELOW = 1 << 16
 """Inputs with fewer elements than this run on one thread (calibrated by benchmarks/bench_threads.py)."""
@@ -30,3 +31,15 @@ def threads_for(elements: int) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(threads)
+
+
+def small_calls_on_one_thread(engine: Callable) -> Callable:
+    """Decorate an engine ``engine(x, ...)`` so that it runs under :func:`threads_for` (``x.numel()``):
+    the module and its functional twin, which both call the engine, then sum in the same order."""
+
+    @functools.wraps(engine)
+    def wrapped(x, *args, **kwargs):
+        with threads_for(x.numel() if isinstance(x, torch.Tensor) else 0):
+            return engine(x, *args, **kwargs)
+
+    return wrapped
