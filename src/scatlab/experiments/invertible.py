@@ -363,8 +363,8 @@ def _verdicts(cfg: Config, runs: dict, inversion: dict, probes: dict, chance: fl
         "; ".join(parts) + f". Per variant: holds if the inverse is exact from every layer (float64 bound"
         f" {BOUND['float64']:g}: whether information is lost is a property of the map, which float64 resolves;"
         " the float32 rounding is judged by the invertibility verdict), the last layer's probe beats the first by"
-        f" more than 2 binomial standard errors and rho >= {PROBE_SPEARMAN}; partially without the monotone rise; the claim holds if it holds for every"
-        " variant.",
+        f" more than 2 binomial standard errors and rho >= {PROBE_SPEARMAN}; partially without the monotone rise;"
+        " the claim holds if it holds for every variant.",
         "on ImageNet the paper reports linear SVM and nearest-neighbour accuracies on the i-RevNet's features"
         " that increase with depth"))
     return verdicts
