@@ -46,7 +46,6 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError
-from ..io.atomic import atomic_write
 from ..learning.regimes import balanced_subsets
 from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
@@ -56,6 +55,7 @@ from ..theory.generalization import (corrupt_labels, empirical_rademacher, gauss
                                      shuffle_pixels, vc_gap_bound)
 from ..theory.margins import JacobianRegularized, deepfool_margins, first_order_margins, output_margins
 from ..theory.spectral import spectral_complexity, spectral_margin_bound
+from ._figures import save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
@@ -476,11 +476,6 @@ def _notes(m, cfg) -> list[str]:
 # -------------------------------------------------------------------------------------- figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
 def _figure(ncols: int = 1, width: float = 5.5, height: float = 4.0):
     from matplotlib.figure import Figure
 
@@ -505,7 +500,7 @@ def _plot_fits(fits, cfg, out_dir) -> str:
     bx.set_ylabel("accuracy (%)")
     bx.set_title("Final training and test accuracy (test: true test labels)", fontsize=9)
     bx.legend(fontsize=8)
-    return _save(fig, out_dir, "randomization_fits.png")
+    return save_png(fig, out_dir, "randomization_fits.png")
 
 
 def _plot_normalized_margins(spectral, auc_normalized, auc_raw, out_dir) -> str:
@@ -523,7 +518,7 @@ def _plot_normalized_margins(spectral, auc_normalized, auc_raw, out_dir) -> str:
     for a in (ax, bx):
         a.axvline(0, color="gray", lw=0.8)
         a.legend(fontsize=8)
-    return _save(fig, out_dir, "normalized_margins.png")
+    return save_png(fig, out_dir, "normalized_margins.png")
 
 
 def _plot_margin_gap(gap_rows, out_dir) -> str:
@@ -539,7 +534,7 @@ def _plot_margin_gap(gap_rows, out_dir) -> str:
         ax.set_ylabel("generalization gap (train - test accuracy, points)")
         ax.set_title(f"{title} margin vs gap", fontsize=9)
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "margin_vs_gap.png")
+    return save_png(fig, out_dir, "margin_vs_gap.png")
 
 
 def _plot_bounds(m, out_dir) -> str:
@@ -555,4 +550,4 @@ def _plot_bounds(m, out_dir) -> str:
     ax.set_ylabel("bound on the test error or gap (fraction, log scale)")
     ax.set_title("Capacity bounds vs the measured test error", fontsize=9)
     ax.legend(fontsize=8)
-    return _save(fig, out_dir, "bounds.png")
+    return save_png(fig, out_dir, "bounds.png")

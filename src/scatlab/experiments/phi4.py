@@ -59,8 +59,9 @@ from ..errors import InvalidParameterError
 from ..generation.log_concavity import hessian_eigenvalues, marginal_conditional_hessian, smallest_eigenvalue
 from ..generation.phi4 import Phi4, hmc, integrated_autocorrelation_time
 from ..generation.wavelets import check_lattice
-from ..io.atomic import atomic_savez, atomic_write
+from ..io.atomic import atomic_savez
 from ..runtime import Progress, default_device
+from ._figures import save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
@@ -488,11 +489,6 @@ def _notes(m: dict, cfg: Config, beta_c: float) -> list[str]:
 # ------------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=110))
-    return name
-
-
 def _figure(nrows: int, ncols: int, width: float = 4.0, height: float = 3.6):
     from matplotlib.figure import Figure
 
@@ -511,7 +507,7 @@ def _plot_fields(runs, cfg: Config, beta_c: float, out_dir: Path) -> str:
             ax.set_axis_off()
     fig.colorbar(image, ax=axes, shrink=0.6, label="field x_u")
     fig.suptitle("phi^4 samples (HMC), disordered (small beta) to ordered (large beta)")
-    return _save(fig, out_dir, "phi4_fields.png")
+    return save_png(fig, out_dir, "phi4_fields.png")
 
 
 def _plot_histograms(runs, cfg: Config, beta_c: float, out_dir: Path) -> str:
@@ -527,7 +523,7 @@ def _plot_histograms(runs, cfg: Config, beta_c: float, out_dir: Path) -> str:
                    title=f"Magnetization, L={L} (thick: beta_c={beta_c:g})")
     axes[0, 1].set(xlabel="energy per site E / L^2", ylabel="density", title=f"Energy per site, L={L}")
     axes[0, 0].legend(title="beta", fontsize=7, ncols=2)
-    return _save(fig, out_dir, "phi4_histograms.png")
+    return save_png(fig, out_dir, "phi4_histograms.png")
 
 
 def _plot_diagnostics(runs, cfg: Config, beta_c: float, out_dir: Path) -> str:
@@ -544,7 +540,7 @@ def _plot_diagnostics(runs, cfg: Config, beta_c: float, out_dir: Path) -> str:
     axes[0, 0].set(ylabel="<|m|>", title="Order parameter")
     axes[0, 1].set(ylabel="U = 1 - <m^4>/(3<m^2>^2)", title="Binder cumulant")
     axes[0, 2].set(ylabel="tau_int (trajectories)", yscale="log", title="Integrated autocorrelation time")
-    return _save(fig, out_dir, "phi4_diagnostics.png")
+    return save_png(fig, out_dir, "phi4_diagnostics.png")
 
 
 def _plot_min_eigenvalues(eig, marginal, cfg: Config, probe_betas, beta_c: float, out_dir: Path) -> str:
@@ -569,7 +565,7 @@ def _plot_min_eigenvalues(eig, marginal, cfg: Config, probe_betas, beta_c: float
                title=f"L={L}")
         ax.legend(fontsize=7)
     fig.suptitle("Log-concavity per scale: > 0 means log-concave at the sampled fields")
-    return _save(fig, out_dir, "phi4_min_eigenvalues.png")
+    return save_png(fig, out_dir, "phi4_min_eigenvalues.png")
 
 
 def _plot_log_concavity_vs_beta(eig, cfg: Config, beta_c: float, out_dir: Path) -> str:
@@ -585,7 +581,7 @@ def _plot_log_concavity_vs_beta(eig, cfg: Config, beta_c: float, out_dir: Path) 
     ax.set(xlabel="beta", ylabel="smallest Hessian eigenvalue (min over fields)",
            title="Finest-scale conditional vs full energy across the transition")
     ax.legend(fontsize=7)
-    return _save(fig, out_dir, "phi4_log_concavity_vs_beta.png")
+    return save_png(fig, out_dir, "phi4_log_concavity_vs_beta.png")
 
 
 def _plot_spectra(spectra: dict, L: int, beta: float, out_dir: Path) -> str:
@@ -601,7 +597,7 @@ def _plot_spectra(spectra: dict, L: int, beta: float, out_dir: Path) -> str:
         ax.axhline(0, color="k", lw=0.8)
         ax.set(xlabel="eigenvalue rank / dimension", ylabel="Hessian eigenvalue", title=title)
         ax.legend(fontsize=8)
-    return _save(fig, out_dir, "phi4_spectra.png")
+    return save_png(fig, out_dir, "phi4_spectra.png")
 
 
 def _colors(n: int):

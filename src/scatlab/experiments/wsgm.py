@@ -40,8 +40,8 @@ from ..generation.phi4 import Phi4, hmc, power_spectrum
 from ..errors import InvalidParameterError
 from ..generation.score import T_MIN, ScoreNet, ScoreSettings, WaveletScoreModel, ddim_sample, schedule, train_score
 from ..generation.wavelets import check_lattice
-from ..io.atomic import atomic_write
 from ..runtime import Progress, default_device
+from ._figures import save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 
 __all__ = ["Config", "run"]
@@ -306,11 +306,6 @@ def _notes(cfg: Config, lr: float) -> list[str]:
 # ------------------------------------------------------------------------------------ figures
 
 
-def _save(fig, out_dir: Path, name: str) -> str:
-    atomic_write(out_dir / name, lambda file: fig.savefig(file, format="png", dpi=100))
-    return name
-
-
 def _plot_samples(samples: dict, data: dict, cfg: Config, out_dir: Path) -> str:
     from matplotlib.figure import Figure
 
@@ -327,7 +322,7 @@ def _plot_samples(samples: dict, data: dict, cfg: Config, out_dir: Path) -> str:
                 ax.set_axis_off()
                 if c == 0:
                     ax.set_title(f"L={L}: {label}", fontsize=8, loc="left")
-    return _save(fig, out_dir, "wsgm_samples.png")
+    return save_png(fig, out_dir, "wsgm_samples.png", dpi=100)
 
 
 def _plot_quality(quality: dict, cfg: Config, out_dir: Path) -> str:
@@ -348,4 +343,4 @@ def _plot_quality(quality: dict, cfg: Config, out_dir: Path) -> str:
         ax.set_xticks(cfg.steps_grid, [str(s) for s in cfg.steps_grid])
         ax.minorticks_off()
     axes[0].legend(fontsize=7, title="dotted: MCMC halves")
-    return _save(fig, out_dir, "wsgm_quality.png")
+    return save_png(fig, out_dir, "wsgm_quality.png", dpi=100)

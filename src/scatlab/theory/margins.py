@@ -31,6 +31,7 @@ from torch import nn
 from torch.func import jacrev, vmap
 
 from ..errors import InvalidParameterError, ShapeError, parameter_error
+from .bottleneck import with_extra_loss
 
 __all__ = ["JacobianRegularized", "deepfool_margins", "first_order_margins", "jacobian_frobenius", "output_margins"]
 
@@ -142,19 +143,6 @@ def deepfool_margins(model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, step
     return (adversarial - x).flatten(1).norm(dim=1).detach().cpu(), fooled.cpu()
 
 
-class _AddPenalty(torch.autograd.Function):
-    """Returns ``logits`` unchanged; in the backward pass, the gradient of ``penalty`` (a scalar) is
-    added, as if the loss were loss(logits) + penalty."""
-
-    @staticmethod
-    def forward(ctx, logits, penalty):
-        return logits.clone()
-
-    @staticmethod
-    def backward(ctx, grad):
-        return grad, torch.ones((), dtype=grad.dtype, device=grad.device)
-
-
 class JacobianRegularized(nn.Module):
     """``model`` trained with the Jacobian penalty :math:`\\lambda\\frac1B\\sum_i\\|J(x_i)\\|_F^2` added to
     its loss (Sokolic et al. 2017): in training mode, the forward pass returns the logits unchanged
@@ -177,4 +165,4 @@ class JacobianRegularized(nn.Module):
         (g,) = torch.autograd.grad((logits * v).sum(), x, create_graph=True)
         penalty = self.weight * g.flatten(1).square().sum(dim=1).mean()
         self.last_penalty = float(penalty.detach())
-        return _AddPenalty.apply(logits, penalty)
+        return with_extra_loss(logits, penalty)
