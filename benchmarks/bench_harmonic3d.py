@@ -2,23 +2,21 @@
 
 Run from the repository root (Kymatio 0.3.0 needs scipy<1.17)::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_harmonic3d.py [--threads 2] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_harmonic3d.py [--threads 2] [--repeats 5] [--json benchmarks/harmonic3d.json]
 
 Configurations: J=2 L=2 on 64^3, batch 4 (the issue's setting), and the QM9 pipeline's grid
 48 x 36 x 30 (J=3, L=2, sigma_0=1.5) with 48 densities (16 molecules x 3 channels); the earlier
 pipeline grid 32 x 24 x 20 (J=2) is kept for comparison with older tables. For each, the
 median wall time of forward and forward+backward, interleaved (ours, peer, ours, peer, ...), the
 speed-up, the time to build the filters and the largest relative difference of the outputs
-(scatlab's order 0 left out, Kymatio has none). Prints markdown rows for BENCHMARKS.md.
+(scatlab's order 0 left out, Kymatio has none). Prints the table; ``--json`` writes the rows with
+the command, commit, date, machine and load (``benchmarks/tables.py`` renders BENCHMARKS.md from it).
 """
 from __future__ import annotations
 
 import argparse
 import os
-import platform
-import shlex
 import statistics
-import sys
 import time
 import warnings
 
@@ -27,6 +25,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import torch  # noqa: E402
 
 from scatlab.nn.harmonic3d import HarmonicScattering3D  # noqa: E402
+
+from _record import write_record  # noqa: E402
+from tables import harmonic3d as table  # noqa: E402
 
 CONFIGS = {
     "3d-J2-L2-64^3-b4": dict(shape=(64, 64, 64), J=2, L=2, sigma_0=1.0, batch=4),
@@ -46,7 +47,7 @@ def _call(module, x, mode):
     return out
 
 
-def run(name: str, cfg: dict, repeats: int, modes) -> list[str]:
+def run(name: str, cfg: dict, repeats: int, modes) -> list[dict]:
     from kymatio.torch import HarmonicScattering3D as Peer
 
     start = time.perf_counter()
@@ -70,9 +71,9 @@ def run(name: str, cfg: dict, repeats: int, modes) -> list[str]:
                 start = time.perf_counter()
                 _call(module, x, mode)
                 times[lib].append(time.perf_counter() - start)
-        t_ours, t_peer = statistics.median(times["scatlab"]), statistics.median(times["kymatio"])
-        rows.append(f"| {name} | {mode} | {t_ours:.3f} | {t_peer:.3f} | {t_peer / t_ours:.1f}x | {build_ours:.1f} |"
-                    f" {build_peer:.1f} | {diff:.1e} |")
+        rows.append({"config": name, "mode": mode, "scatlab_s": statistics.median(times["scatlab"]),
+                     "peer_s": statistics.median(times["kymatio"]), "scatlab_build_s": build_ours,
+                     "peer_build_s": build_peer, "max_rel_diff": diff})
     return rows
 
 
@@ -83,17 +84,17 @@ def main(argv=None) -> int:
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
     parser.add_argument("--modes", nargs="+", default=["forward", "forward+backward"],
                         choices=["forward", "forward+backward"])
+    parser.add_argument("--json", help="write the rows and their provenance to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"# python benchmarks/bench_harmonic3d.py {shlex.join(sys.argv[1:] if argv is None else argv)}")
-    print(f"# torch {torch.__version__}, {args.threads} threads, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')},"
-          f" {platform.machine()}, median of {args.repeats} interleaved calls (seconds)")
-    print("| config | mode | scatlab (s) | Kymatio 0.3.0 (s) | speed-up | scatlab build (s) | Kymatio build (s) |"
-          " max rel. diff |")
-    print("|---|---|---|---|---|---|---|---|")
+    load_before = os.getloadavg()[0]
+    rows = []
     for name in args.configs:
-        for row in run(name, CONFIGS[name], args.repeats, args.modes):
-            print(row, flush=True)
+        rows += run(name, CONFIGS[name], args.repeats, args.modes)
+        print(f"# {name}: done", flush=True)
+    print(table({"rows": rows}))
+    if args.json:
+        write_record(args.json, "bench_harmonic3d.py", argv, rows, load_before, repeats=args.repeats)
     return 0
 
 

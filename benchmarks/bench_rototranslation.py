@@ -4,18 +4,17 @@ No peer implements roto-translation scattering (Kymatio 0.3.0 has none; ScatNet 
 reference is scatlab's own translation transform, timed in the same process, interleaved
 (A B A B ...), with the same threads. Run from the repository root with the package installed::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_rototranslation.py [--threads 2] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_rototranslation.py [--threads 2] [--repeats 5] [--json benchmarks/rototranslation.json]
 
 Prints one Markdown row per configuration and mode (forward, forward+backward): median seconds
-of each transform on real image crops (scikit-image camera), the ratio, and the channel counts.
+of each transform on real image crops (scikit-image camera), the ratio, and the channel counts;
+``--json`` writes the rows with their provenance (``benchmarks/tables.py`` renders BENCHMARKS.md).
 """
 from __future__ import annotations
 
 import argparse
-import platform
-import shlex
+import os
 import statistics
-import sys
 import time
 
 import numpy as np
@@ -23,6 +22,9 @@ import torch
 
 from scatlab.nn.rototranslation import RotoTranslationScattering2D
 from scatlab.nn.scattering2d import Scattering2D
+
+from _record import write_record
+from tables import rototranslation as table
 
 # (name, side, J, L, batch): Fashion-MNIST-like and texture-patch sizes
 CONFIGS = (
@@ -56,13 +58,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--configs", nargs="*", default=[c[0] for c in CONFIGS])
+    parser.add_argument("--json", help="write the rows and their provenance to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print(f"# python benchmarks/bench_rototranslation.py {shlex.join(sys.argv[1:] if argv is None else argv)}")
-    print(f"# torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
-    print("| config | shape x batch | mode | roto-translation (s) | translation (s) | ratio"
-          " | channels roto / translation |")
-    print("|---|---|---|---|---|---|---|")
+    load_before = os.getloadavg()[0]
+    rows = []
     for name, side, J, L, batch in CONFIGS:
         if name not in args.configs:
             continue
@@ -76,9 +76,14 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeats):
                 times["roto"].append(_time(roto, x, backward))
                 times["translation"].append(_time(translation, x, backward))
-            r, t = statistics.median(times["roto"]), statistics.median(times["translation"])
-            print(f"| {name} (J={J}, L={L}) | {side}x{side} x{batch} | {mode} | {r:.3f} | {t:.3f} | {r / t:.2f}"
-                  f" | {roto.output_shape[0]} / {translation.output_shape[0]} |")
+            rows.append({"config": name, "side": side, "J": J, "L": L, "batch": batch, "mode": mode,
+                         "roto_s": statistics.median(times["roto"]),
+                         "translation_s": statistics.median(times["translation"]),
+                         "roto_channels": roto.output_shape[0], "translation_channels": translation.output_shape[0]})
+        print(f"# {name}: done", flush=True)
+    print(table({"rows": rows}))
+    if args.json:
+        write_record(args.json, "bench_rototranslation.py", argv, rows, load_before, repeats=args.repeats)
     return 0
 
 

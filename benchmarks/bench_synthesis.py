@@ -2,18 +2,17 @@
 
 Run from the repository root with the package installed::
 
-    python benchmarks/bench_synthesis.py [--textures brick grass gravel] [--sizes 128 256] [--threads 2] [--tol 1e-3]
+    python benchmarks/bench_synthesis.py [--textures brick grass gravel] [--sizes 128 256] [--threads 2] [--tol 1e-3] [--json benchmarks/synthesis.json]
 
 Prints, per size, the wall time of ``scatlab.synthesis.synthesize`` (L-BFGS from white noise,
-``Scattering2D(J=5, L=8, padding='periodic')``, float32, CPU), the evaluations of the moments, the
-relative moment error reached, and the command line that reproduces the run.
+``Scattering2D(J=5, L=8, padding='periodic')``, float32, CPU), the evaluations of the moments and
+the relative moment error reached; ``--json`` writes them with the command, commit, date, machine
+and load (``benchmarks/tables.py`` renders BENCHMARKS.md from it).
 """
 from __future__ import annotations
 
 import argparse
-import platform
-import shlex
-import sys
+import os
 import time
 
 import numpy as np
@@ -21,6 +20,9 @@ import torch
 
 from scatlab import Scattering2D
 from scatlab.synthesis import synthesize
+
+from _record import write_record
+from tables import synthesis as table
 
 
 def texture(name: str, size: int) -> torch.Tensor:
@@ -39,19 +41,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--tol", type=float, default=1e-3)
+    parser.add_argument("--json", help="write the rows and their provenance to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    command = "python benchmarks/bench_synthesis.py " + shlex.join(sys.argv[1:] if argv is None else argv)
-    print(f"# {command}")
-    print(f"# torch {torch.__version__}, {args.threads} threads, {platform.processor() or platform.machine()}")
+    load_before = os.getloadavg()[0]
+    rows = []
     for name, size in ((name, size) for size in args.sizes for name in args.textures):
         S = Scattering2D((size, size), J=args.J, L=8, padding="periodic")
         x = texture(name, size)
         start = time.perf_counter()
         result = synthesize(x, S, steps=args.steps, tol=args.tol, progress=False)
-        seconds = time.perf_counter() - start
-        print(f"{name}  {size}x{size}  J={args.J}  moments={len(S.meta)}  time={seconds:.1f} s  evaluations={result.evaluations}"
-              f"  rel_error={result.rel_error[0]:.2e}  converged={result.converged}")
+        rows.append({"texture": name, "size": size, "J": args.J, "moments": len(S.meta),
+                     "seconds": time.perf_counter() - start, "evaluations": result.evaluations,
+                     "rel_error": float(result.rel_error[0]), "converged": bool(result.converged)})
+        print(f"# {name} {size}: {rows[-1]['seconds']:.1f} s", flush=True)
+    print(table({"rows": rows}))
+    if args.json:
+        write_record(args.json, "bench_synthesis.py", argv, rows, load_before, steps=args.steps, tol=args.tol)
     return 0
 
 

@@ -2,7 +2,7 @@
 
 Run from the repository root with the package installed::
 
-    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_timefrequency.py [--threads 2] [--repeats 5]
+    OMP_WAIT_POLICY=PASSIVE python benchmarks/bench_timefrequency.py [--threads 2] [--repeats 5] [--json benchmarks/timefrequency.json]
 
 Kymatio 0.3.0 has no released joint time-frequency scattering (its JTFS stayed on a development
 branch), so there is no peer for the joint transform itself: the peer column is Kymatio's
@@ -10,20 +10,22 @@ branch), so there is no peer for the joint transform itself: the peer column is 
 time-scattering baseline. All modules are timed in one process, interleaved (A B C A B C ...),
 with the same thread settings; medians of ``--repeats`` calls after one warm-up call. The
 ``fft floor`` column replays alone the FFT calls one forward of the joint transform issues.
+``--json`` writes the rows with their provenance (``benchmarks/tables.py`` renders BENCHMARKS.md).
 """
 from __future__ import annotations
 
 import argparse
-import platform
-import shlex
+import os
 import statistics
-import sys
 
 import torch
 
 from scatlab import Scattering1D
 from scatlab.commands.bench import _time_once, fft_floor
 from scatlab.nn.timefrequency import TimeFrequencyScattering
+
+from _record import write_record
+from tables import timefrequency as table
 
 # (name, N, batch, J, Q, J_fr, F, padding): speech (FSDD experiment), short speech, music-like
 CONFIGS = (
@@ -54,12 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", nargs="+", default=["forward", "backward"], choices=["forward", "backward"])
     parser.add_argument("--no-peer", action="store_true")
     parser.add_argument("--configs", nargs="*", default=None, help="names of CONFIGS to run (default: all)")
+    parser.add_argument("--json", help="write the rows and their provenance to this file")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    print("# python benchmarks/bench_timefrequency.py " + shlex.join(sys.argv[1:] if argv is None else argv))
-    print(f"# torch {torch.__version__}, {args.threads} threads, {platform.machine()}; median seconds per call")
-    print("| config | mode | jtfs | scatlab time | kymatio time | jtfs / kymatio time | jtfs channels | jtfs fft floor |")
-    print("|---|---|---|---|---|---|---|---|")
+    load_before = os.getloadavg()[0]
+    rows = []
     for name, N, batch, J, Q, J_fr, F, padding in CONFIGS:
         if args.configs and name not in args.configs:
             continue
@@ -73,12 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.repeats):
                 for k, module in mods.items():
                     times[k].append(_time_once(module, x, mode))
-            med = {k: statistics.median(v) for k, v in times.items()}
-            peer = med.get("kymatio time")
-            peer_cols = "- | -" if peer is None else f"{peer:.3f} | {med['jtfs'] / peer:.2f}"
-            floor_col = f"{floor:.3f}" if mode == "forward" else "-"
-            print(f"| {name} | {mode} | {med['jtfs']:.3f} | {med['scatlab time']:.3f} | {peer_cols} | "
-                  f"{mods['jtfs'].output_shape[0]} | {floor_col} |", flush=True)
+            med = {k.replace(" ", "_") + "_s": statistics.median(v) for k, v in times.items()}
+            rows.append({"config": name, "mode": mode, **med, "jtfs_channels": mods["jtfs"].output_shape[0],
+                         "fft_floor_s": floor if mode == "forward" else None})
+        print(f"# {name}: done", flush=True)
+    print(table({"rows": rows}))
+    if args.json:
+        write_record(args.json, "bench_timefrequency.py", argv, rows, load_before, repeats=args.repeats)
     return 0
 
 

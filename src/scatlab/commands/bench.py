@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write_json
+from ..reproduce.provenance import git_commit, now
 
 __all__ = ["CONFIGS", "Config", "UnknownConfig", "run", "child", "to_markdown"]
 
@@ -239,12 +241,16 @@ def run(names: list[str] | None = None, *, repeats: int = 7, threads: int = 2, p
             log(f"peer unavailable ({type(error).__name__}: {error}); timing scatlab alone")
             peer = False
     modes = ("forward",) if forward_only else ("forward", "backward")
+    load_before = os.getloadavg()[0]
     rows = []
     for name in names:
         rows.append(run_config(known[name], repeats, threads, peer, memory, modes))
         log(json.dumps(rows[-1]))
     if json_path:
-        atomic_write_json(json_path, {"machine": machine(), "rows": rows, "argv": sys.argv})
+        atomic_write_json(json_path, {"command": "OMP_WAIT_POLICY=PASSIVE python -m scatlab bench " + shlex.join(sys.argv[2:]),
+                                      "commit": git_commit(), "date": now(), "machine": machine(),
+                                      "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+                                      "rows": rows})
     return rows, to_markdown(rows, modes)
 
 

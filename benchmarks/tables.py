@@ -1,0 +1,163 @@
+"""BENCHMARKS.md's tables, generated from the committed JSON files the benchmark scripts write.
+
+Run from the repository root::
+
+    python benchmarks/tables.py           # rewrite every generated table of BENCHMARKS.md
+    python benchmarks/tables.py --check   # exit 1, naming the tables, if BENCHMARKS.md is stale
+
+A generated table sits between the lines ``<!-- generated from benchmarks/NAME.json -->`` and
+``<!-- end of generated table -->``; above the table, one line gives the command that wrote the
+file, its commit, date, threads and the machine's load average before and after the run. Prose
+around the tables is written by hand and cites only numbers that a generated table shows.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BEGIN = "<!-- generated from benchmarks/{name} -->"
+END = "<!-- end of generated table -->"
+REGION = re.compile(r"<!-- generated from benchmarks/(?P<name>[\w.-]+\.json) -->\n.*?\n<!-- end of generated table -->",
+                    re.DOTALL)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return "\n".join(lines + ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows])
+
+
+def _num(value, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def core(record: dict) -> str:
+    """``scatlab bench``: scatlab against Kymatio 0.3.0 on the core transforms."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from scatlab.commands.bench import to_markdown
+
+    modes = ("forward", "backward") if any("backward_s" in row for row in record["rows"]) else ("forward",)
+    return to_markdown(record["rows"], modes)
+
+
+def harmonic3d(record: dict) -> str:
+    """``bench_harmonic3d.py``: HarmonicScattering3D against Kymatio 0.3.0."""
+    header = ["config", "mode", "scatlab (s)", "Kymatio 0.3.0 (s)", "speed-up", "scatlab build (s)",
+              "Kymatio build (s)", "max rel. diff"]
+    return _table(header, [[r["config"], r["mode"], _num(r["scatlab_s"], ".3f"), _num(r["peer_s"], ".3f"),
+                            _num(r["peer_s"] / r["scatlab_s"], ".2f") + "x", _num(r["scatlab_build_s"], ".1f"),
+                            _num(r["peer_build_s"], ".1f"), _num(r["max_rel_diff"], ".1e")] for r in record["rows"]])
+
+
+def rototranslation(record: dict) -> str:
+    """``bench_rototranslation.py``: roto-translation against translation scattering (same J, L)."""
+    header = ["config", "shape x batch", "mode", "roto-translation (s)", "translation (s)", "ratio",
+              "channels roto / translation"]
+    return _table(header, [[f"{r['config']} (J={r['J']}, L={r['L']})", f"{r['side']}x{r['side']} x{r['batch']}",
+                            r["mode"], _num(r["roto_s"], ".3f"), _num(r["translation_s"], ".3f"),
+                            _num(r["roto_s"] / r["translation_s"], ".2f"),
+                            f"{r['roto_channels']} / {r['translation_channels']}"] for r in record["rows"]])
+
+
+def timefrequency(record: dict) -> str:
+    """``bench_timefrequency.py``: joint time-frequency scattering against time scattering."""
+    header = ["config", "mode", "jtfs (s)", "scatlab time (s)", "Kymatio 0.3.0 time (s)", "jtfs / Kymatio time",
+              "jtfs channels", "jtfs FFT floor (s)"]
+    rows = []
+    for r in record["rows"]:
+        peer = r.get("kymatio_time_s")
+        mode = "forward+backward" if r["mode"] == "backward" else r["mode"]
+        rows.append([r["config"], mode, _num(r["jtfs_s"], ".3f"), _num(r["scatlab_time_s"], ".3f"),
+                     _num(peer, ".3f"), "n/a" if peer is None else _num(r["jtfs_s"] / peer, ".2f"),
+                     r["jtfs_channels"], _num(r.get("fft_floor_s"), ".3f")])
+    return _table(header, rows)
+
+
+def synthesis(record: dict) -> str:
+    """``bench_synthesis.py``: order-2 texture synthesis, wall time to the moment tolerance."""
+    header = ["texture", "size", "J", "moments", "time (s)", "moment evaluations", "relative moment error",
+              "converged"]
+    return _table(header, [[r["texture"], f"{r['size']}x{r['size']}", r["J"], r["moments"], _num(r["seconds"], ".1f"),
+                            r["evaluations"], _num(r["rel_error"], ".2e"), "yes" if r["converged"] else "no"]
+                           for r in record["rows"]])
+
+
+def versions(record: dict) -> str:
+    """``bench_versions.py``: this checkout against another, same inputs, one process."""
+    header = ["case", "identical output", "forward old / new", "backward old / new"]
+    return _table(header, [[r["case"], "yes" if r["identical_output"] else "no",
+                            _num(r["forward_other_over_this"], ".2f"), _num(r["backward_other_over_this"], ".2f")]
+                           for r in record["rows"]])
+
+
+def threads(record: dict) -> str:
+    """``bench_threads.py``: this checkout against another, idle and with one core busy."""
+    header = ["case", "load", "before (s)", "after (s)", "before / after"]
+    return _table(header, [[r["case"], r["load"], _num(r["before_s"], ".4f"), _num(r["after_s"], ".4f"),
+                            _num(r["before_over_after"], ".2f")] for r in record["rows"]])
+
+
+RENDERERS: dict[str, Callable[[dict], str]] = {
+    "results.json": core,
+    "harmonic3d.json": harmonic3d,
+    "rototranslation.json": rototranslation,
+    "timefrequency.json": timefrequency,
+    "synthesis.json": synthesis,
+    "refactor_ab.json": versions,
+    "threads.json": threads,
+}
+"""The renderer of each benchmark file, by file name in ``benchmarks/``."""
+
+
+def provenance(record: dict) -> str:
+    """One line: command, commit, date, threads and load of the run that wrote ``record``."""
+    commit = (record.get("commit") or "")[:8] or "not recorded"
+    date = (record.get("date") or "")[:10] or "date not recorded"
+    machine = record.get("machine", {})
+    threads_used = machine.get("threads", machine.get("torch_threads", "?"))
+    load = record.get("load_average")
+    load_text = f", load average {load[0]:.2f} before / {load[1]:.2f} after" if load else ""
+    return (f"`{record.get('command', 'command not recorded')}` (commit {commit}, {date}, {threads_used} threads"
+            f"{load_text})")
+
+
+def render(name: str, record: dict) -> str:
+    """The generated region for ``benchmarks/name``: markers, provenance line and table."""
+    return "\n".join([BEGIN.format(name=name), provenance(record), "", RENDERERS[name](record), END])
+
+
+def regenerate(text: str, directory: Path = ROOT / "benchmarks") -> str:
+    """``text`` with every generated region rendered again from the files in ``directory``."""
+    def replace(match: re.Match) -> str:
+        name = match["name"]
+        if name not in RENDERERS:
+            raise SystemExit(f"BENCHMARKS.md cites benchmarks/{name}, which has no renderer in benchmarks/tables.py.")
+        return render(name, json.loads((directory / name).read_text()))
+
+    return REGION.sub(replace, text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if BENCHMARKS.md differs from the files")
+    parser.add_argument("--file", type=Path, default=ROOT / "BENCHMARKS.md")
+    args = parser.parse_args(argv)
+    text = args.file.read_text()
+    fresh = regenerate(text)
+    if args.check:
+        stale = [m["name"] for m, n in zip(REGION.finditer(text), REGION.finditer(fresh)) if m[0] != n[0]]
+        if stale:
+            print(f"{args.file.name} is stale for {', '.join(stale)}: run python benchmarks/tables.py", file=sys.stderr)
+            return 1
+        return 0
+    if fresh != text:
+        args.file.write_text(fresh)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,77 @@
+"""BENCHMARKS.md's tables are generated from committed JSON files (benchmarks/tables.py), and each
+benchmark script writes the rows its renderer reads."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tables():
+    spec = importlib.util.spec_from_file_location("benchmark_tables", ROOT / "benchmarks" / "tables.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_benchmarks_md_equals_what_its_json_files_give():
+    tables = _tables()
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    assert tables.REGION.search(text), "BENCHMARKS.md has no generated table"
+    assert tables.regenerate(text) == text, "BENCHMARKS.md is stale: run python benchmarks/tables.py"
+
+
+def test_every_cited_file_is_committed_and_every_renderer_reads_it():
+    tables = _tables()
+    for match in tables.REGION.finditer((ROOT / "BENCHMARKS.md").read_text()):
+        record = json.loads((ROOT / "benchmarks" / match["name"]).read_text())
+        assert record["rows"], match["name"]
+        assert "|---|" in tables.RENDERERS[match["name"]](record)
+
+
+def test_check_names_a_stale_table(tmp_path):
+    tables = _tables()
+    stale = tmp_path / "BENCHMARKS.md"
+    text = (ROOT / "BENCHMARKS.md").read_text()
+    first = tables.REGION.search(text)
+    stale.write_text(text.replace(first[0], first[0].replace("|---|", "|---|\n| edited by hand |", 1)))
+    assert tables.main(["--check", "--file", str(stale)]) == 1
+    assert tables.main(["--file", str(stale)]) == 0
+    assert stale.read_text() == text
+
+
+def test_a_benchmark_script_writes_what_its_renderer_reads(tmp_path):
+    out = tmp_path / "rototranslation.json"
+    done = subprocess.run([sys.executable, "benchmarks/bench_rototranslation.py", "--configs", "patch-64-J3",
+                           "--repeats", "1", "--threads", "1", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(out.read_text())
+    assert record["command"].endswith("--json " + str(out)) and record["commit"] and record["date"]
+    assert [row["mode"] for row in record["rows"]] == ["forward", "forward+backward"]
+    rendered = _tables().render("rototranslation.json", record)
+    assert "patch-64-J3 (J=3, L=8)" in rendered and "181 / 217" in rendered
+
+
+@pytest.mark.parametrize("name", ["harmonic3d.json", "timefrequency.json", "synthesis.json", "threads.json"])
+def test_renderers_of_files_not_yet_cited_accept_their_scripts_rows(name):
+    rows = {
+        "harmonic3d.json": {"config": "c", "mode": "forward", "scatlab_s": 1.0, "peer_s": 2.0, "scatlab_build_s": 0.1,
+                            "peer_build_s": 0.2, "max_rel_diff": 1e-7},
+        "timefrequency.json": {"config": "c", "mode": "backward", "jtfs_s": 1.0, "scatlab_time_s": 0.2,
+                               "kymatio_time_s": 0.5, "jtfs_channels": 10, "fft_floor_s": None},
+        "synthesis.json": {"texture": "brick", "size": 64, "J": 4, "moments": 10, "seconds": 1.0, "evaluations": 5,
+                           "rel_error": 1e-3, "converged": True},
+        "threads.json": {"case": "c", "load": "idle", "before_s": 1.0, "after_s": 0.5, "before_over_after": 2.0},
+    }
+    expected = {"harmonic3d.json": "| c | forward | 1.000 | 2.000 | 2.00x | 0.1 | 0.2 | 1.0e-07 |",
+                "timefrequency.json": "| c | forward+backward | 1.000 | 0.200 | 0.500 | 2.00 | 10 | n/a |",
+                "synthesis.json": "| brick | 64x64 | 4 | 10 | 1.0 | 5 | 1.00e-03 | yes |",
+                "threads.json": "| c | idle | 1.0000 | 0.5000 | 2.00 |"}
+    assert _tables().RENDERERS[name]({"rows": [rows[name]]}).splitlines()[-1] == expected[name]
