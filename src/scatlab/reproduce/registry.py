@@ -32,6 +32,8 @@ ORDER: tuple[str, ...] = (
     "information",
     "global-optimality",
     "lazy-training",
+    "separability",
+    "rainbow",
     "invertible",
     "phi4",
     "wsgm",
