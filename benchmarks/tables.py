@@ -101,6 +101,15 @@ def threads(record: dict) -> str:
                             _num(r["before_over_after"], ".2f")] for r in record["rows"]])
 
 
+def store(record: dict) -> str:
+    """``bench_store.py``: files per second into a feature store against the transform alone."""
+    header = ["files", "decoding workers", "batch", "wall time (s)", "pipeline files/s", "transform alone files/s",
+              "pipeline / transform"]
+    return _table(header, [[r["files"], r["workers"], r["batch_size"], _num(r["seconds"], ".1f"),
+                            _num(r["files_per_s"], ".0f"), _num(r["transform_files_per_s"], ".0f"),
+                            _num(r["files_per_s"] / r["transform_files_per_s"], ".2f")] for r in record["rows"]])
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "results.json": core,
     "harmonic3d.json": harmonic3d,
@@ -109,6 +118,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "synthesis.json": synthesis,
     "refactor_ab.json": versions,
     "threads.json": threads,
+    "store.json": store,
 }
 """The renderer of each benchmark file, by file name in ``benchmarks/``."""
 

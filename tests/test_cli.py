@@ -17,7 +17,7 @@ from PIL import Image
 import scatlab
 from scatlab import cli
 from scatlab.datasets import FASHION_MNIST_DIR
-from scatlab.errors import InvalidParameterError
+from scatlab.errors import DataError, InvalidParameterError
 from scatlab.reproduce import configure
 from scatlab.datasets import read_audio, read_image
 from scatlab.learning.training import load_checkpoint
@@ -321,3 +321,41 @@ def test_transform_says_what_it_changed_and_refuses_unclear_outputs(tmp_path, ca
     assert cli.main(["transform", str(rgb), "-o", str(blocker / "c.npz")]) == 2
     line = _error_line(capsys)
     assert f"'{blocker}' is a file, not a folder" in line and "Errno" not in line
+
+
+def test_transform_streams_a_folder_into_a_resumable_feature_store(tmp_path, capsys):
+    from scatlab.io import FeatureStore, load_store
+
+    folder = tmp_path / "pngs"
+    folder.mkdir()
+    for i in range(7):  # real image crops, written as PNG files
+        Image.fromarray((skimage_data.camera()[8 * i:8 * i + 32, :32])).save(folder / f"{i:02d}.png")
+    store = tmp_path / "features"
+    argv = ["transform", str(folder), "-o", str(store), "--J", "2", "--batch-size", "3", "--workers", "1"]
+    assert cli.main(argv) == 0
+    assert "3 of 3 batches" in capsys.readouterr().out
+    saved = load_store(store)
+    S = scatlab.Scattering2D((32, 32), J=2)
+    expected = S(torch.from_numpy(np.stack([read_image(p) for p in sorted(folder.glob("*.png"))]))).numpy()
+    assert saved["coefficients"].shape == expected.shape and saved["files"][0].endswith("00.png")
+    np.testing.assert_allclose(saved["coefficients"], expected, rtol=1e-5, atol=1e-6)
+    assert list(saved["meta"]["meta_order"]) == list(S.meta["order"])
+    # an interrupted run (batch 1 lost) is finished by running the same command again
+    (store / "done" / "0000001").unlink()
+    with pytest.raises(DataError, match="misses 1 of 3 batches"):
+        load_store(store)
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert "1 of 3 batches" in out and "2 batch(es) were done by an earlier run" in out
+    np.testing.assert_allclose(load_store(store)["coefficients"], expected, rtol=1e-5, atol=1e-6)
+    # other parameters into the same store are refused, not mixed
+    assert cli.main(argv[:-4] + ["--J", "3"]) == 2
+    assert "another computation" in _error_line(capsys)
+    # two ranks fill disjoint batches of one store
+    ranked = tmp_path / "ranked"
+    from scatlab.commands.transform import transform_to_store
+
+    files = sorted(folder.glob("*.png"))
+    reports = [transform_to_store(files, ranked, J=2, batch_size=2, workers=0, rank=r, world=2) for r in (0, 1)]
+    assert [r.written for r in reports] == [2, 2] and FeatureStore.wait_for(ranked).pending() == []
+    np.testing.assert_allclose(load_store(ranked)["coefficients"], expected, rtol=1e-5, atol=1e-6)

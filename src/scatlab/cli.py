@@ -38,11 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("info", help="versions, torch threads, devices and optional extras")
 
     transform = commands.add_parser(
-        "transform", help="scattering coefficients of files into an .npz",
-        description="Scatter WAV (1D), image (PNG, JPEG; 2D) or .npy files, all of one kind and one shape,"
-                    " into OUT.npz: coefficients (n_files, C, ...), files, meta_<column> and the parameters.")
-    transform.add_argument("inputs", nargs="+", metavar="INPUT")
-    transform.add_argument("-o", "--output", required=True, metavar="OUT.npz")
+        "transform", help="scattering coefficients of files into an .npz or a feature store",
+        description="Scatter WAV (1D), image (PNG, JPEG; 2D) or .npy files (or folders of them), all of one kind"
+                    " and one shape. OUT.npz: one archive with coefficients (n_files, C, ...), files, meta_<column>"
+                    " and the parameters, built in memory. OUT (any other name): a feature store folder filled in"
+                    " batches (coefficients.npy memory-mapped, files.txt, meta.npz), for many files; running the"
+                    " command again after an interruption finishes it; under torchrun, ranks share the batches."
+                    " Read it with scatlab.io.load_store(OUT).")
+    transform.add_argument("inputs", nargs="+", metavar="INPUT", help="files, or folders (read recursively)")
+    transform.add_argument("-o", "--output", required=True, metavar="OUT.npz|OUT")
+    transform.add_argument("--batch-size", type=int, default=64, help="feature store: files per batch (default 64)")
+    transform.add_argument("--workers", type=int, default=2,
+                           help="feature store: processes decoding files beside the transform (default 2)")
     transform.add_argument("--kind", choices=("auto", "1d", "2d"), default="auto",
                            help="auto: 1D for audio and 1D arrays, 2D for images (default)")
     transform.add_argument("--J", type=int, default=2, help="number of scales (default 2)")
@@ -184,26 +191,36 @@ def _import_status(module: str) -> str:
 
 
 def _transform(args: argparse.Namespace) -> int:
-    from .commands.transform import transform_files
+    from .commands.transform import input_files, transform_files, transform_to_store
     from .datasets.files import ConvertedToGrey
     from .io import atomic_savez
 
     output = Path(args.output)
-    if output.suffix.lower() != ".npz":
-        raise parameter_error("scatlab transform", "--output", "a file name ending in .npz (it is a NumPy archive)",
-                              args.output)
+    if output.suffix and output.suffix.lower() != ".npz":
+        raise parameter_error("scatlab transform", "--output", "OUT.npz (one NumPy archive) or a folder name without"
+                              " a suffix (a feature store)", args.output)
+    inputs = input_files(args.inputs)
+    parameters = dict(kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T, max_order=args.max_order,
+                      padding=args.padding, normalize=args.normalize, length=args.length, progress=_progress)
     new_folder = not output.parent.exists()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvertedToGrey)
-        arrays = transform_files(args.inputs, kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T,
-                                 max_order=args.max_order, padding=args.padding, normalize=args.normalize,
-                                 length=args.length, progress=_progress)
-    for warning in caught:
+        if output.suffix.lower() == ".npz":
+            arrays = transform_files(inputs, **parameters)
+        else:
+            report = transform_to_store(inputs, output, batch_size=args.batch_size, workers=args.workers, **parameters)
+    for warning in {str(w.message): w for w in caught}.values():
         print(f"note: {warning.message}", file=sys.stderr)
+    if output.suffix.lower() != ".npz":
+        resumed = f"; {report.resumed} batch(es) were done by an earlier run" if report.resumed else ""
+        print(f"wrote the feature store {report.folder}: coefficients {report.shape} from {len(inputs)} file(s),"
+              f" {report.written} of {report.batches} batches in {report.seconds:.1f} s ({report.files_per_s:.1f}"
+              f" files/s; the transform alone: {report.transform_files_per_s:.1f} files/s){resumed}")
+        return 0
     path = atomic_savez(output, **arrays)
     shape = arrays["coefficients"].shape
     created = f" (created the folder {output.parent})" if new_folder else ""
-    print(f"wrote {path}{created}: coefficients {shape} ({arrays['kind']}) from {len(args.inputs)} file(s)")
+    print(f"wrote {path}{created}: coefficients {shape} ({arrays['kind']}) from {len(inputs)} file(s)")
     return 0
 
 
