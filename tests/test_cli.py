@@ -359,3 +359,22 @@ def test_transform_streams_a_folder_into_a_resumable_feature_store(tmp_path, cap
     reports = [transform_to_store(files, ranked, J=2, batch_size=2, workers=0, rank=r, world=2) for r in (0, 1)]
     assert [r.written for r in reports] == [2, 2] and FeatureStore.wait_for(ranked).pending() == []
     np.testing.assert_allclose(load_store(ranked)["coefficients"], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("field, value", [("batch_size", 0), ("batch_size", 2.5), ("workers", -1), ("workers", True)])
+def test_transform_to_store_names_a_bad_parameter(tmp_path, field, value):
+    from scatlab.commands.transform import transform_to_store
+
+    with pytest.raises(InvalidParameterError, match=field):
+        transform_to_store([tmp_path / "x.png"], tmp_path / "store", **{field: value})
+
+
+def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
+    from scatlab.io import FeatureStore, load_store
+
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="not a feature store"):
+        FeatureStore.create_or_open(tmp_path, ["a.wav"], (3,), 1, {})
+    with pytest.raises(DataError, match="not a feature store"):
+        load_store(tmp_path)
+    assert (tmp_path / "notes.txt").read_text() == "mine"
