@@ -17,6 +17,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError
+from .falkon import gaussian_kernel as _gaussian_kernel
 
 __all__ = ["fit_ridge", "fit_residual_mlp", "fit_kernel_residual"]
 
@@ -69,13 +70,6 @@ def fit_residual_mlp(x_train, y_train, x_test, *, alpha: float, epochs: int, wid
     with torch.no_grad():
         correction = net(torch.tensor(xs_test, dtype=torch.float32)).squeeze(1).double().numpy() * scale
     return ridge.predict(xs_test) + correction
-
-
-def _gaussian_kernel(a: torch.Tensor, b: torch.Tensor, lengthscale: float) -> torch.Tensor:
-    """exp(-||a_i - b_k||^2 / (lengthscale^2 d)) for the d columns, in one buffer."""
-    d2 = (a * a).sum(1)[:, None] + (b * b).sum(1)[None]
-    d2.addmm_(a, b.T, alpha=-2).clamp_min_(0)
-    return d2.mul_(-1.0 / (lengthscale**2 * a.shape[1])).exp_()
 
 
 def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
