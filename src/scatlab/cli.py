@@ -289,6 +289,8 @@ def _summary_line(record: dict) -> str:
     seconds = record["wall_time_s"]
     line = f"  {record['experiment']}: {record['status']} in {seconds:.0f} s" if seconds >= 10 else \
         f"  {record['experiment']}: {record['status']} in {seconds:.1f} s"
+    if record.get("cpu_time_s") is not None and seconds >= 10:
+        line += f" (CPU {record['cpu_time_s']:.0f} s)"
     if record["status"] != "ok":
         return f"{line}: {record['error']}"
     counts = collections.Counter(v["verdict"] for v in record.get("verdicts") or [])

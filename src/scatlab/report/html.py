@@ -74,7 +74,10 @@ def experiment_view(name: str, record: dict | None, error: str | None) -> dict:
         "config": dict(record.get("config") or {}), "versions": dict(record.get("versions") or {}),
         "provenance": {"commit": (record.get("git_commit") or "-")[:12], "date": record.get("date", "-"),
                        "machine": _machine(record.get("machine") or {}),
-                       "wall time": format_duration(record.get("wall_time_s")), "seed": record.get("seed", "-"),
+                       "wall time": format_duration(record.get("wall_time_s")),
+                       "CPU time": format_duration(record.get("cpu_time_s")),
+                       "load average (start, end)": ", ".join(f"{v:.1f}" for v in record.get("load_average") or [])
+                       or "-", "seed": record.get("seed", "-"),
                        "mode": "quick" if record.get("quick") else "full"},
         "wall": format_duration(record.get("wall_time_s")),
     }

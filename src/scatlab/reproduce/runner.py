@@ -10,6 +10,7 @@ only rank 0 writes these records.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 import traceback
 from collections.abc import Mapping, Sequence
@@ -64,7 +65,7 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
               "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": [],
               "verdicts": []}
     seed_everything(seed)
-    start = time.perf_counter()
+    start, cpu_start, load_before = time.perf_counter(), _cpu_seconds(), os.getloadavg()[0]
     try:
         record.update(checked(module.run(cfg, out_dir, progress), out_dir))
     except MissingData as exc:
@@ -72,11 +73,19 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
     except Exception as exc:  # recorded in results.json and reported; the other experiments still run
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", user_error=isinstance(exc, USER_ERRORS),
                       traceback=traceback.format_exc())
-    record.update(wall_time_s=round(time.perf_counter() - start, 3), versions=versions(), git_commit=git_commit(),
+    # CPU time (this process and its finished children) does not grow with other jobs' load as wall time does
+    record.update(wall_time_s=round(time.perf_counter() - start, 3), cpu_time_s=round(_cpu_seconds() - cpu_start, 3),
+                  load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)],
+                  versions=versions(), git_commit=git_commit(),
                   machine=machine(), seed=seed, quick=quick, options=dict(options or {}), date=now())
     if is_main_process():
         write_record(out_dir, record)
     return record
+
+
+def _cpu_seconds() -> float:
+    times = os.times()
+    return times.user + times.system + times.children_user + times.children_system
 
 
 def reproduce(names: Sequence[str], out_root: str | Path, *, quick: bool = False, seed: int = 0,
