@@ -66,7 +66,8 @@ def test_record_numbers_are_consistent(record):
         assert m[f"similarity_aligned_layer1_{tag}"] == pytest.approx(m[f"similarity_unaligned_layer1_{tag}"])
         for kind in ("trained", "trained_refit", "rainbow", "white"):
             assert 0 <= m[f"accuracy_{kind}_mean_{tag}"] <= 100
-        assert m[f"gap_{tag}"] == pytest.approx(m[f"accuracy_trained_mean_{tag}"] - m[f"accuracy_rainbow_mean_{tag}"])
+        assert m[f"gap_{tag}"] == pytest.approx(m[f"accuracy_trained_refit_mean_{tag}"]
+                                                - m[f"accuracy_rainbow_mean_{tag}"])
     assert m["parameters_x1"] > m["parameters_x0.5"]
 
 

@@ -202,8 +202,8 @@ def alignment_error(phi, phi_prime, A, *, normalize: bool = False) -> float:
     phi, phi_prime = _pair(phi, phi_prime, "alignment_error")
     A = _matrix(A, "A", "alignment_error")
     if A.shape != (phi_prime.shape[1], phi.shape[1]):
-        raise ShapeError(f"The 'A' argument of alignment_error must have shape (d', d) = {(phi_prime.shape[1], phi.shape[1])}"
-                         f" to map phi onto phi_prime; got {tuple(A.shape)}.")
+        raise ShapeError(f"The 'A' argument of alignment_error must have shape (d', d) ="
+                         f" {(phi_prime.shape[1], phi.shape[1])} to map phi onto phi_prime; got {tuple(A.shape)}.")
     return _relative_error(phi, phi_prime, A, normalize)
 
 
