@@ -61,9 +61,11 @@ with a refitted readout look better than the trained ones):
     of the two; does not hold otherwise. The white networks are the random-feature reference.
 
 Measured times on the shared 2-core CPU, one thread, with other jobs running (load average about
-10): ``--quick`` (widths x1/4 to x2, 3 seeds, 2,000 training images, 5 epochs) 177 s, two thirds
-of it training; the full run (x1/4 to x4, 3 seeds, 10,000 images, 12 epochs, 4 candidate
-(lr, weight decay) pairs) FULL_TIME; see the record for the measured wall time.
+10): ``--quick`` (widths x1/4 to x2, 3 seeds, 2,000 training images, 4 epochs) 150-170 s beside
+a full run, 60 % of it training; the full run (x1/4 to x4, 3 seeds, 10,000 images, 12 epochs, 4
+candidate (lr, weight decay) pairs) is dominated by the three x4 networks: the 4 candidates at x1
+took 6 minutes, and the whole run about 70 minutes at that load (estimated from its epoch times;
+the record holds the measured wall time). Fewer epochs or ``widths`` up to x2 bring it under 30.
 """
 from __future__ import annotations
 
@@ -118,7 +120,7 @@ class Config:
     def quick(cls) -> Config:
         """Widths x1/4 to x2, 2,000 training images, 4 epochs, 2 draws (under 3 minutes on a busy core)."""
         return cls(n_train=2000, n_validation=500, n_test=1000, n_align=300, widths=(0.25, 0.5, 1.0, 2.0),
-                   epochs=4, batch_size=64, lrs=(0.1,), draws=2, penalties=(1e-3, 1e-2, 1e-1))
+                   epochs=4, batch_size=64, lrs=(0.1,), draws=2, penalties=(1e-4, 1e-3, 1e-2))
 
 
 class SmallCNN(nn.Sequential):
