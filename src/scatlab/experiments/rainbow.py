@@ -61,8 +61,8 @@ with a refitted readout look better than the trained ones):
     of the two; does not hold otherwise. The white networks are the random-feature reference.
 
 Measured times on the shared 2-core CPU, one thread, with other jobs running (load average about
-10): ``--quick`` (widths x1/4 to x2, 3 seeds, 2,000 training images, 4 epochs) 150-170 s beside
-a full run, 60 % of it training; the full run (x1/4 to x4, 3 seeds, 10,000 images, 12 epochs, 4
+10): ``--quick`` (widths x1/4 to x2, 3 seeds, 2,000 training images, 4 epochs) 117-152 s beside
+a full run (load 7-10), 50-60 % of it training; the full run (x1/4 to x4, 3 seeds, 10,000 images, 12 epochs, 4
 candidate (lr, weight decay) pairs) is dominated by the three x4 networks: the 4 candidates at x1
 took 6 minutes, and the whole run about 70 minutes at that load (estimated from its epoch times;
 the record holds the measured wall time). Fewer epochs or ``widths`` up to x2 bring it under 30.
