@@ -27,8 +27,7 @@ from scatlab.learning.training import TrainSettings, augment, load_checkpoint, t
 from scatlab.runtime import close_distributed, seed_everything
 from scatlab.nn import Scattering2D
 
-needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                                  reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+needs_fmnist = pytest.mark.requires_data("Fashion-MNIST")
 
 
 def no_progress(iterable, **_):

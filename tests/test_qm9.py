@@ -16,21 +16,16 @@ from scatlab.chem.molecules import GridSpec, Molecule, densities, valence_charge
 from scatlab.datasets.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
 from scatlab.datasets.xyz import parse_xyz, read_xyz
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
+from conftest import require_data
 
-try:
-    QM9_DIR = qm9_dir()
-    HAVE_QM9 = all((QM9_DIR / f).is_file() for f in FILES)
-except DataError:
-    HAVE_QM9 = False
-needs_qm9 = pytest.mark.skipif(not HAVE_QM9, reason="QM9 needs `pip install qm9pack`")
+needs_qm9 = pytest.mark.requires_data("QM9")
 
 TINY = FeatureSpec(shape=(24, 20, 16), spacing=0.5, sigma=0.75, margin=1.9, J=1, L=1, integral_powers=(1.0, 2.0))
 
 
 @pytest.fixture(scope="module")
 def qm9_head():
-    if not HAVE_QM9:
-        pytest.skip("QM9 needs `pip install qm9pack`")
+    require_data("QM9")
     return load_qm9(limit=120)
 
 
@@ -274,9 +269,8 @@ def _small_config(tmp_path, **change):
 def qm9_with_bad_rows(tmp_path_factory):
     """A data directory of the first 111 real QM9 rows: row 5 (line 6) with an unreadable energy, row
     10 stretched tenfold (it no longer fits the grid)."""
-    if not HAVE_QM9:
-        pytest.skip("QM9 needs `pip install qm9pack`")
-    with open(QM9_DIR / FILES[0], newline="", encoding="utf-8") as file:
+    require_data("QM9")
+    with open(qm9_dir() / FILES[0], newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
         rows = [{key: row[key] for key in ["XYZ_file", *COLUMNS]} for row, _ in zip(reader, range(111))]
     rows[4]["InternalEnergy_0K_au"] = "-40.4x"

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import crop, load_image, rel_err
+from conftest import crop, load_image, rel_err, require_data, require_module
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.morlet1d import morlet_fourier_1d, morlet_params_1d
 from scatlab.filters.morlet2d import gabor_2d, morlet_2d
@@ -160,7 +160,7 @@ def test_translation_covariance_periodic(periodic64):
 def test_arbitrary_rotation_small_change(name):
     """Rotations by 30 and 45 degrees (cubic interpolation) of a central disk: the spatially summed
     roto-translation coefficients change by a few percent, the translation scattering's by far more."""
-    transform = pytest.importorskip("skimage.transform")
+    transform = require_module("skimage.transform", "scikit-image")
     n = 64
     image = load_image(name)[200:200 + n, 200:200 + n]
     r = np.hypot(*(np.mgrid[:n, :n] - (n - 1) / 2))
@@ -232,7 +232,7 @@ def test_arbitrary_rotations_default_settings(default64):
     """Rotations by 15, 30 and 45 degrees (bicubic) of disk-windowed 64 x 64 crops of four real
     images, default settings: the space-averaged output changed by 0.13-0.59 % (bound 1.5 %), 0.5-2.7 %
     over orders 1-2 (bound 5 %), and by 13-70 times less than Scattering2D's (bound 5)."""
-    transform = pytest.importorskip("skimage.transform")
+    transform = require_module("skimage.transform", "scikit-image")
     w = disk_window(64, 31.5, 28, 8)
     order = np.asarray(default64.meta["order"])
     T = Scattering2D((64, 64), J=3, L=8)
@@ -344,11 +344,9 @@ def test_rotation_experiment_tiny_run(tmp_path):
     """A tiny configuration on real data (Fashion-MNIST, scikit-image textures) runs end to end."""
     import dataclasses
 
-    from scatlab.datasets import FASHION_MNIST_DIR
     from scatlab.experiments import rotation
 
-    if not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file():
-        pytest.skip("Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+    require_data("Fashion-MNIST")
     cfg = dataclasses.replace(rotation.Config.quick(), fmnist_train_sizes=(20,), fmnist_test=20,
                               textures=("brick", "grass"), patch=32, texture_J=2, texture_train_per_class=(2,),
                               texture_test_per_class=3)
