@@ -41,10 +41,15 @@ def no_progress(iterable, **_):
 def test_fmnist_linear_quick(tmp_path):
     result = fmnist_linear.run(fmnist_linear.Config.quick(), tmp_path, no_progress)
     m = result.metrics
+    # Quick config at seeds 0-4 (n = 300, 500 test images), measured 2026-12-07: every test error in
+    # [14.6, 26.4] % (chance: 90 %); pixels minus J2-o2-log: logistic 4.4 ... 8.4 points, Gaussian SVM
+    # 3.4 ... 9.0; pixels minus J2-o1-log (logistic) 3.8 ... 7.8. This test runs seed 0.
     for rep in ("pixels", "J2_o1_log", "J2_o2_log"):
         for clf in ("logistic", "gaussian_svm"):
-            assert 0 <= m[f"test_error_{rep}_{clf}_n300"] < 40  # 10 classes: chance is 90 % error
-    assert m["test_error_J2_o2_log_logistic_n300"] < m["test_error_pixels_logistic_n300"]
+            assert 0 <= m[f"test_error_{rep}_{clf}_n300"] < 35  # far above chance (90 % error)
+    for rep, clf, margin in (("J2_o2_log", "logistic", 2.0), ("J2_o2_log", "gaussian_svm", 1.5),
+                             ("J2_o1_log", "logistic", 1.5)):  # scattering beats the pixel baseline
+        assert m[f"test_error_pixels_{clf}_n300"] - m[f"test_error_{rep}_{clf}_n300"] >= margin, (rep, clf)
     assert "order2_gain_J2_o2_log_logistic_n300" in m
     header = result.tables[0][1]
     assert header[0] == "training size" and [row[0] for row in result.tables[0][2]] == [100, 300]
@@ -68,12 +73,20 @@ def test_fmnist_linear_validation_is_held_out_of_every_training_subset():
 @needs_fmnist
 @pytest.mark.parametrize("module", [fmnist_hybrid, fmnist_phase_collapse])
 def test_network_experiments_quick(tmp_path, module):
-    cfg = dataclasses.replace(module.Config.quick(), train_sizes=(200,), n_test=200, epochs_small=1)
+    """200 training images, 10 epochs of batches of 20, 300 test images. Measured at seeds 0-4
+    (2026-12-07): hybrid 70.0 ... 73.0 %, WRN 65.7 ... 74.7 %, phase collapse 76.0 ... 78.3 %, soft
+    threshold 68.0 ... 74.7 %, ResNet 68.7 ... 72.0 % (chance 10 %); phase collapse minus soft threshold
+    3.3 ... 9.3 points; hybrid minus WRN -1.7 ... +6.7 (sign varies: not asserted). With 1 epoch of
+    batches of 50 (the earlier test) the hybrid and WRN stayed at chance (8-15 %). This test runs seed 0."""
+    cfg = dataclasses.replace(module.Config.quick(), train_sizes=(200,), n_test=300, epochs_small=10, batch_size=20)
     result = module.run(cfg, tmp_path, no_progress)
-    assert result.metrics["test_accuracy"] == result.metrics[f"accuracy_mean_{cfg.models[0].replace('-', '_')}_n200"]
+    m = result.metrics
+    assert m["test_accuracy"] == m[f"accuracy_mean_{cfg.models[0].replace('-', '_')}_n200"]
     for model in cfg.models:
-        accuracy = result.metrics[f"accuracy_mean_{model.replace('-', '_')}_n200"]
-        assert 0 <= accuracy <= 100 and result.metrics[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0
+        accuracy = m[f"accuracy_mean_{model.replace('-', '_')}_n200"]
+        assert 50 <= accuracy <= 100 and m[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0, model
+    if module is fmnist_phase_collapse:  # the modulus beats the soft-thresholding of the amplitude
+        assert m["accuracy_mean_phase_collapse_n200"] - m["accuracy_mean_soft_threshold_n200"] >= 1.0
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == len(cfg.models)
     again = module.run(cfg, tmp_path, no_progress)  # every run is complete: resumed from its checkpoint
     assert {k: v for k, v in again.metrics.items() if "seconds" not in k} == \

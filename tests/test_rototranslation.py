@@ -340,19 +340,30 @@ def test_affine_pca_classifier_recovers_affine_classes():
     assert np.mean(AffinePCAClassifier(0).fit(X, y).predict(X) == y) < 0.8  # the class means alone
 
 
-def test_rotation_experiment_tiny_run(tmp_path):
-    """A tiny configuration on real data (Fashion-MNIST, scikit-image textures) runs end to end."""
+def test_rotation_experiment_small_run(tmp_path):
+    """A small configuration on real data (rotated Fashion-MNIST, scikit-image textures): roto-translation
+    scattering has a lower error than translation scattering on rotated images, both far above chance.
+
+    Measured at seeds 0-4 (2026-12-07, this configuration, 10-25 s each): Fashion-MNIST with logistic
+    regression, translation 59.5 ... 66.5 % error, roto-translation 39.5 ... 50.5 %, gap 9.0 ... 24.5
+    points (seed 0: 13.0); textures (4 classes, 40 test patches) roto-translation / logistic 20 ... 37.5 %
+    (chance 75 %). The affine PCA gaps (-3.0 ... 6.0) and the texture gaps (-5 ... 35) vary in sign with
+    so few images: not asserted. This test runs seed 0."""
     import dataclasses
 
     from scatlab.experiments import rotation
 
     require_data("Fashion-MNIST")
-    cfg = dataclasses.replace(rotation.Config.quick(), fmnist_train_sizes=(20,), fmnist_test=20,
-                              textures=("brick", "grass"), patch=32, texture_J=2, texture_train_per_class=(2,),
-                              texture_test_per_class=3)
+    cfg = dataclasses.replace(rotation.Config.quick(), fmnist_train_sizes=(100,), fmnist_test=200,
+                              textures=("brick", "grass", "gravel", "camera"), patch=32, texture_J=2,
+                              texture_train_per_class=(2,), texture_test_per_class=10)
     result = rotation.run(cfg, tmp_path, lambda it, **_: it)
-    assert all(np.isfinite(v) for v in result.metrics.values())
-    expected = {"test_error_fmnist_roto_logistic_n20", "test_error_textures_translation_affine_pca_n4"}
+    m = result.metrics
+    assert all(np.isfinite(v) for v in m.values())
+    assert m["test_error_fmnist_translation_logistic_n100"] - m["test_error_fmnist_roto_logistic_n100"] >= 4.0
+    assert m["test_error_fmnist_roto_logistic_n100"] < 65  # chance: 90 % error
+    assert m["test_error_textures_roto_logistic_n8"] < 60  # chance: 75 % error
+    expected = {"test_error_fmnist_roto_affine_pca_n100", "test_error_textures_translation_affine_pca_n8"}
     assert expected <= set(result.metrics)
     assert (tmp_path / result.figures[0]).is_file()
     with pytest.raises(InvalidParameterError, match="fmnist_pad"):
