@@ -58,6 +58,8 @@ def test_fmnist_linear_quick(tmp_path):
     assert headline.chosen in ("J2-o1-log", "J2-o2-log") and headline.scores[headline.grid.index(headline.chosen)] \
         == max(headline.scores)
     assert m["test_accuracy"] == 100 - m[f"test_error_{headline.chosen.replace('-', '_')}_logistic_n300"]
+    assert result.figures == ["fmnist_linear_learning_curve.png"]
+    assert (tmp_path / result.figures[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     penalty = chosen["C of J2-o2-log / logistic, n = 300"]
     assert penalty.grid == [0.1, 1.0] and penalty.chosen == penalty.grid[int(np.argmax(penalty.scores))]
 
@@ -87,10 +89,47 @@ def test_network_experiments_quick(tmp_path, module):
         assert 50 <= accuracy <= 100 and m[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0, model
     if module is fmnist_phase_collapse:  # the modulus beats the soft-thresholding of the amplitude
         assert m["accuracy_mean_phase_collapse_n200"] - m["accuracy_mean_soft_threshold_n200"] >= 1.0
+    stem = module.__name__.rsplit(".", 1)[1]
+    assert result.figures == [f"{stem}_learning_curve.png", f"{stem}_training_curves.png"]
+    assert all((tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in result.figures)
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == len(cfg.models)
     again = module.run(cfg, tmp_path, no_progress)  # every run is complete: resumed from its checkpoint
     assert {k: v for k, v in again.metrics.items() if "seconds" not in k} == \
         {k: v for k, v in result.metrics.items() if "seconds" not in k}
+
+
+def test_network_figures_plot_every_model_with_error_bars_over_seeds(tmp_path):
+    """The learning curve has one line per model with error bars where a size has several seeds; the
+    training curves plot each run's per-epoch history (loss and training accuracy)."""
+    from matplotlib.figure import Figure
+
+    from scatlab.experiments import _figures
+
+    history = [{"loss": 2.0 / e, "train_accuracy": 10.0 * e, "epoch": e, "lr": 0.1} for e in (1, 2, 3)]
+    results = {(model, n, seed): {"test_accuracy": 50.0 + n / 10000 + seed, "history": history}
+               for model in ("a", "b") for n, seeds in ((100, (0, 1, 2)), (60000, (0,))) for seed in seeds}
+    drawn = []
+    original = Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    Figure.savefig = spy
+    try:
+        names = _figures.network_figures(results, ("a", "b"), (60000, 100), tmp_path, "net", "title")
+    finally:
+        Figure.savefig = original
+    assert names == ["net_learning_curve.png", "net_training_curves.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
+    curve, training = drawn
+    containers = curve.axes[0].containers  # one errorbar line per model
+    assert [list(c.lines[0].get_xdata()) for c in containers] == [[100, 60000]] * 2
+    assert [round(y, 6) for y in containers[0].lines[0].get_ydata()] == [100 - 51.01, 100 - 56.0]  # seed means
+    assert [round(float(s), 6) for s in containers[0].lines[2][0].get_segments()[0][:, 1]] == [
+        round(100 - 51.01 - np.std([0, 1, 2]), 6), round(100 - 51.01 + np.std([0, 1, 2]), 6)]  # one std
+    loss_ax, acc_ax = training.axes
+    assert len(loss_ax.get_lines()) == 4 and list(acc_ax.get_lines()[0].get_ydata()) == [10.0, 20.0, 30.0]
 
 
 def test_representation_names():
