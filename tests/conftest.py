@@ -44,7 +44,9 @@ except ImportError:  # threadpoolctl comes with scikit-learn; without it, keep t
     _BLAS_LIMITS = None
 
 # <repo>/../shared/data/fsdd; SCATLAB_FSDD_DIR overrides it (e.g. to check that tests skip cleanly)
-FSDD_DIR = Path(os.environ.get("SCATLAB_FSDD_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd"))
+# (made absolute, so that a relative SCATLAB_FSDD_DIR keeps meaning the same folder in a test that changes directory)
+FSDD_DIR = Path(os.environ.get("SCATLAB_FSDD_DIR",
+                               Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd")).expanduser().resolve()
 os.environ["SCATLAB_FSDD_DIR"] = str(FSDD_DIR)  # the library reads FSDD from here too: tests never download it
 RECORDINGS = ("0_george_0.wav", "1_jackson_0.wav", "3_nicolas_0.wav", "7_theo_0.wav", "9_yweweler_0.wav")
 
