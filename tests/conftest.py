@@ -7,6 +7,14 @@ deterministic.
 Audio: a few recordings of the Free Spoken Digit Dataset (8 kHz, int16, mono), read with
 :func:`scipy.io.wavfile.read` from ``<repo>/../shared/data/fsdd/recordings`` and scaled to
 [-1, 1) (divided by 32768). Tests that need them are skipped when the folder is absent.
+
+Missing data: every test that needs a data set or an optional package goes through
+:func:`require_data` (or :func:`require_module`, or the mark ``@pytest.mark.requires_data(NAME)``
+with a NAME of :data:`DATA`). Outside CI a missing one skips the test, naming the install command;
+under CI (``CI=true``) it fails, naming the package and the command, because CI installs every one
+of them (``scripts/test.sh``: the test and peer extras and ``scripts/install_data.sh``) and a test
+suite that skips its real-data tests would pass without testing them. The FSDD recordings have no
+offline install command: they skip under CI too, saying so.
 """
 from __future__ import annotations
 
@@ -27,6 +35,7 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+pytest_plugins = ("pytester",)  # tests/test_data_requirements.py runs pytest on a marked test
 try:
     from threadpoolctl import threadpool_limits
 
@@ -35,9 +44,107 @@ except ImportError:  # threadpoolctl comes with scikit-learn; without it, keep t
     _BLAS_LIMITS = None
 
 # <repo>/../shared/data/fsdd; SCATLAB_FSDD_DIR overrides it (e.g. to check that tests skip cleanly)
-FSDD_DIR = Path(os.environ.get("SCATLAB_FSDD_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd"))
+# (made absolute, so that a relative SCATLAB_FSDD_DIR keeps meaning the same folder in a test that changes directory)
+FSDD_DIR = Path(os.environ.get("SCATLAB_FSDD_DIR",
+                               Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd")).expanduser().resolve()
 os.environ["SCATLAB_FSDD_DIR"] = str(FSDD_DIR)  # the library reads FSDD from here too: tests never download it
 RECORDINGS = ("0_george_0.wav", "1_jackson_0.wav", "3_nicolas_0.wav", "7_theo_0.wav", "9_yweweler_0.wav")
+
+
+# ---------------------------------------------------------------- missing data: skip, or fail under CI
+
+from scatlab.datasets import FASHION_MNIST_DIR  # noqa: E402
+
+FASHION_MNIST_FILES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
+                       "t10k-labels-idx1-ubyte.gz")
+TEST_EXTRA = "pip install -e '.[test]' (bash scripts/setup_env.sh test,peer)"
+
+
+def in_ci() -> bool:
+    """True under CI (``CI`` set to anything but '', '0', 'false', 'no'), read at each call."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def _have_module(name: str) -> bool:
+    import importlib
+
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        return False
+    return True
+
+
+def _have_qm9() -> bool:
+    from scatlab.datasets.qm9 import FILES, qm9_dir
+    from scatlab.errors import DataError
+
+    try:
+        return all((qm9_dir() / f).is_file() for f in FILES)
+    except DataError:
+        return False
+
+
+# name -> (check, install command or None when there is none offline)
+DATA = {
+    "Fashion-MNIST": (lambda: all((FASHION_MNIST_DIR / f).is_file() for f in FASHION_MNIST_FILES),
+                      "apt-get install dataset-fashion-mnist (or bash scripts/install_data.sh)"),
+    "QM9": (_have_qm9, f"pip install qm9pack ({TEST_EXTRA})"),
+    "scikit-image": (lambda: _have_module("skimage.data"), f"pip install scikit-image ({TEST_EXTRA})"),
+    "scikit-learn": (lambda: _have_module("sklearn"), f"pip install scikit-learn ({TEST_EXTRA})"),
+    "Kymatio": (lambda: _have_module("kymatio.torch"),
+                "pip install kymatio==0.3.0 'scipy<1.17' (the peer extra: bash scripts/setup_env.sh test,peer)"),
+    "FSDD": (lambda: (FSDD_DIR / "recordings").is_dir(), None),
+}
+
+
+def require_data(name: str, available=None, install: str | None = None) -> None:
+    """Skip the test (outside CI) or fail it (under CI) when the data set or package ``name`` is missing.
+
+    ``available``: a path that must exist, a bool, a function returning one, or None for the check of
+    :data:`DATA`; ``install``: the command that provides it (None: the one of :data:`DATA`). Without an
+    install command (FSDD) it skips under CI as well. Works at module level too."""
+    if available is None or install is None:
+        if name not in DATA:
+            raise KeyError(f"require_data: {name!r} is not in DATA ({sorted(DATA)}); pass the check and command")
+        check, command = DATA[name]
+        available = check if available is None else available
+        install = command if install is None else install
+    if callable(available):
+        available = available()
+    elif isinstance(available, (str, Path)):
+        available = Path(available).exists()
+    if available:
+        return
+    if name == "FSDD" or install is None:
+        pytest.skip(f"{name} not found at {FSDD_DIR / 'recordings'}: it has no offline install command; put the"
+                    " recordings there or set SCATLAB_FSDD_DIR (skipped under CI too)" if name == "FSDD"
+                    else f"{name} is missing and has no offline install command (skipped under CI too)",
+                    allow_module_level=True)
+    if in_ci():
+        pytest.fail(f"{name} is missing under CI (CI=true), where it must be installed: {install}", pytrace=False)
+    pytest.skip(f"{name} is missing; install it with: {install}", allow_module_level=True)
+
+
+def require_module(module: str, name: str):
+    """``module`` imported, or :func:`require_data` (name, the install command of :data:`DATA`)."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        require_data(name, False)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "requires_data(name): the test needs the data set or package DATA[name];"
+                                       " skipped when missing, failed under CI (conftest.require_data)")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers("requires_data"):
+        require_data(*mark.args)
+
 
 _IMAGE_CACHE: dict[str, np.ndarray] = {}
 
@@ -45,7 +152,7 @@ _IMAGE_CACHE: dict[str, np.ndarray] = {}
 def load_image(name: str) -> np.ndarray:
     """A scikit-image sample image as float64 in [0, 1] (cached)."""
     if name not in _IMAGE_CACHE:
-        skdata = pytest.importorskip("skimage.data")
+        skdata = require_module("skimage.data", "scikit-image")
         image = np.asarray(getattr(skdata, name)())
         assert image.dtype == np.uint8 and image.ndim == 2, (name, image.dtype, image.shape)
         _IMAGE_CACHE[name] = image.astype(np.float64) / 255.0
@@ -64,8 +171,8 @@ def crop(name: str, top: int, left: int, height: int, width: int | None = None) 
 def load_recording(name: str) -> np.ndarray:
     """One FSDD recording as float64 in [-1, 1); skips the test when the data set is absent."""
     path = FSDD_DIR / "recordings" / name
-    if not path.is_file():
-        pytest.skip(f"FSDD recording {path} not found (the shared data folder is absent)")
+    require_data("FSDD")
+    assert path.is_file(), f"{path} is missing from the FSDD copy"
     from scipy.io import wavfile
 
     rate, samples = wavfile.read(path)
@@ -110,8 +217,7 @@ def image_crops() -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="session")
 def fsdd_dir() -> Path:
-    if not (FSDD_DIR / "recordings").is_dir():
-        pytest.skip(f"FSDD not found at {FSDD_DIR}")
+    require_data("FSDD")
     return FSDD_DIR
 
 

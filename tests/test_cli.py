@@ -16,13 +16,13 @@ from PIL import Image
 
 import scatlab
 from scatlab import cli
-from scatlab.datasets import FASHION_MNIST_DIR
 from scatlab.errors import DataError, InvalidParameterError
 from scatlab.reproduce import configure
 from scatlab.datasets import read_audio, read_image
 from scatlab.learning.training import load_checkpoint
+from conftest import require_module
 
-skimage_data = pytest.importorskip("skimage.data")
+skimage_data = require_module("skimage.data", "scikit-image")
 
 FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
 
@@ -70,7 +70,7 @@ def test_transform_png_writes_the_expected_npz(tmp_path, images, capsys):
         np.testing.assert_allclose(saved["coefficients"][1], expected, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+@pytest.mark.requires_data("FSDD", FSDD)
 def test_transform_fsdd_wav_is_1d_with_its_sample_rate(tmp_path):
     source = FSDD / "0_george_0.wav"
     wav = tmp_path / "digit.wav"
@@ -158,8 +158,7 @@ def test_reproduce_refuses_existing_checkpoints_without_resume(tmp_path, capsys)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fmnist-phase-collapse"]  # stability did not run either
 
 
-@pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.requires_data("Fashion-MNIST")
 def test_reproduce_killed_midway_resumes_to_the_uninterrupted_weights(tmp_path, capsys):
     """SIGKILL a real training run once its first epoch checkpoint is on disk; ``--resume`` then ends
     with exactly the weights and history of an uninterrupted run. A plain rerun refuses to train over
@@ -226,7 +225,7 @@ def test_bench_unknown_configuration_exits_2(capsys):
     assert "no-such-configuration" in error and "2d-J2-L8-32x32-b256" in error
 
 
-@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+@pytest.mark.requires_data("FSDD", FSDD)
 def test_transform_q2_sets_the_second_order_wavelets(tmp_path, capsys):
     wav = FSDD / "4_jackson_0.wav"
     out = tmp_path / "audio.npz"
@@ -275,7 +274,7 @@ def test_bench_markdown_reports_throughput_from_the_committed_results():
     assert float(cells["fwd+bwd signals/s"]) == pytest.approx(batch / row["backward_s"], abs=0.05)
 
 
-@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+@pytest.mark.requires_data("FSDD", FSDD)
 def test_transform_normalize_resolution(tmp_path, capsys):
     wav = FSDD / "4_jackson_0.wav"
     out = tmp_path / "audio.npz"
@@ -290,7 +289,7 @@ def test_transform_normalize_resolution(tmp_path, capsys):
     assert "--normalize" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not FSDD.is_dir(), reason="the FSDD recordings are not available")
+@pytest.mark.requires_data("FSDD", FSDD)
 def test_transform_recordings_of_different_lengths_with_length(tmp_path, capsys):
     files = [str(FSDD / "0_george_0.wav"), str(FSDD / "7_theo_3.wav")]
     lengths = [len(read_audio(f)[0]) for f in files]

@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from scatlab.datasets import (FASHION_MNIST_DIR, dataset_format, load_cifar10, load_cifar_batch, load_classification,
+from scatlab.datasets import (dataset_format, load_cifar10, load_cifar_batch, load_classification,
                               load_idx, load_mnist)
 from scatlab.errors import DataError, InvalidParameterError
 
@@ -32,8 +32,7 @@ def write_split(directory, n: int = 20, shape=(28, 28), labels=None, split: str 
     return images, labels
 
 
-@pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                    reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+@pytest.mark.requires_data("Fashion-MNIST")
 def test_real_fashion_mnist():
     x_train, y_train = load_mnist()
     x_test, y_test = load_mnist(split="t10k")
@@ -202,7 +201,7 @@ def test_cifar_batch_that_would_run_code_is_refused_without_running_it(tmp_path)
 
 # FSDD: the pinned download, checked and kept atomically; tested on the project's copy through file URLs.
 FSDD_COPY = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
-needs_fsdd = pytest.mark.skipif(not FSDD_COPY.is_dir(), reason=f"FSDD not found at {FSDD_COPY}")
+needs_fsdd = pytest.mark.requires_data("FSDD", FSDD_COPY)
 
 
 def _fsdd_archive(tmp_path, names, *, alter: str | None = None) -> str:

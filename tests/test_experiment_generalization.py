@@ -4,13 +4,12 @@ import math
 
 import pytest
 
-from scatlab.datasets import is_fashion_mnist
 from scatlab.experiments import VERDICTS
 from scatlab.experiments.generalization import Config
 from scatlab.reproduce import runner
 
 DATA = Config().data_dir
-pytestmark = pytest.mark.skipif(not is_fashion_mnist(DATA), reason="Fashion-MNIST files not installed")
+pytestmark = pytest.mark.requires_data("Fashion-MNIST")
 
 TINY = {"n_train": "60", "n_validation": "30", "n_test": "50", "widths": "4,8,8", "lrs": "0.05",
         "epoch_grid": "2", "random_fractions": "1.0", "rademacher_draws": "1", "train_sizes": "30,60",

@@ -7,13 +7,11 @@ import math
 
 import pytest
 
-from scatlab.datasets import FASHION_MNIST_DIR
 from scatlab.errors import InvalidParameterError
 from scatlab.experiments import VERDICTS, invertible
 from scatlab.reproduce import runner
 
-pytestmark = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                                reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+pytestmark = pytest.mark.requires_data("Fashion-MNIST")
 
 TINY = dict(n_train=50, n_validation=50, n_test=100, stages=(1, 1), resnet_blocks=1, epochs=1, batch_size=25,
             lrs=(0.05,), repeats=1, widths=(8, 16, 32), probe_penalties=(0.1, 1.0), interpolation_steps=3)

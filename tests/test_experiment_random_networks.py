@@ -2,7 +2,6 @@
 import dataclasses
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -15,8 +14,7 @@ TINY = dict(n_reference=100, n_validation=20, n_test=100, n_pairs=30, widths=(16
             pca_dims=(3,), set_points=20, width_draws=50, recovery_dims=(4,), recovery_ratios=(1.0, 4.0),
             recovery_depth=1, recovery_images=10, gd_lrs=(0.2, 0.4), gd_steps=(20, 200))
 
-pytestmark = pytest.mark.skipif(not Path(random_networks.Config().data_dir).is_dir(),
-                                reason="Fashion-MNIST files not installed")
+pytestmark = pytest.mark.requires_data("Fashion-MNIST")
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ from scatlab import cli
 from scatlab.errors import DataError
 from scatlab.experiments import Result
 from scatlab.reproduce import registry, runner
+from conftest import require_module
 
-pytest.importorskip("skimage.data")
+require_module("skimage.data", "scikit-image")
 from scatlab.experiments import stability  # noqa: E402  (needs scikit-image at run time only)
 
 

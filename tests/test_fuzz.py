@@ -40,6 +40,7 @@ from scatlab.functional import (
     scattering2d,
     timefrequency_scattering,
 )
+from conftest import require_module
 
 
 def fuzz(max_examples: int):
@@ -657,7 +658,7 @@ def test_numpy_api_refuses_non_real_arrays(dtype, kind):
 @fuzz(15)
 @given(st.sampled_from([(32,), 32, (8, 8), (6, 10)]), st.integers(1, 3), st.integers(1, 2))
 def test_sklearn_transformer_shapes(shape, n, J):
-    pytest.importorskip("sklearn")
+    require_module("sklearn", "scikit-learn")
     from scatlab.sklearn import ScatteringTransformer
 
     X = np.random.default_rng(n).random((n, int(np.prod(shape))))
@@ -679,7 +680,7 @@ def bad_transformer_shape() -> st.SearchStrategy:
 @fuzz(30)
 @given(bad_transformer_shape())
 def test_sklearn_transformer_bad_shape(shape):
-    pytest.importorskip("sklearn")
+    require_module("sklearn", "scikit-learn")
     from scatlab.sklearn import ScatteringTransformer
 
     expect(InvalidParameterError, ("'shape' parameter of ScatteringTransformer",),
@@ -691,7 +692,7 @@ def test_sklearn_transformer_bad_shape(shape):
     BAD_1D if kind == "1d" else BAD_2D))))
 def test_sklearn_transformer_bad_parameter(case):
     """Parameters are read at transform time, with the transforms' errors."""
-    pytest.importorskip("sklearn")
+    require_module("sklearn", "scikit-learn")
     from scatlab.sklearn import ScatteringTransformer
 
     kind, (name, value) = case

@@ -84,7 +84,7 @@ def test_rototranslation_second_derivatives():
     assert torch.autograd.gradgradcheck(S, (x,), eps=1e-6, atol=1e-6, rtol=1e-5, fast_mode=True)
 
 
-@pytest.mark.skipif(not HAVE_QM9, reason="QM9 needs `pip install qm9pack`")
+@pytest.mark.requires_data("QM9")
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
 def test_3d_gradient_is_finite_on_qm9_densities(dtype):
     """Two QM9 molecules (methane, ammonia) on the Featurizer's grid, as it computes them (aligned,

@@ -15,6 +15,7 @@ from scatlab.datasets.xyz import parse_xyz
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.solid_harmonic import frequency_grid, l_norm, real_spherical_harmonics
 from scatlab.nn.harmonic3d import HarmonicScattering3D
+from conftest import require_module
 
 REFERENCE = Path(__file__).parent / "reference" / "kymatio_harmonic3d.npz"
 
@@ -78,7 +79,7 @@ def test_agrees_with_committed_kymatio_reference(case):
 @pytest.mark.peer
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
 def test_agrees_with_installed_kymatio():
-    kymatio = pytest.importorskip("kymatio.torch", exc_type=ImportError)
+    kymatio = require_module("kymatio.torch", "Kymatio")
     shape = (12, 10, 8)
     x = torch.rand(2, *shape, generator=torch.Generator().manual_seed(3))
     peer = kymatio.HarmonicScattering3D(J=1, shape=shape, L=2, sigma_0=1.2, integral_powers=(0.5, 1.0, 2.0, 3.0))

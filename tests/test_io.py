@@ -11,8 +11,9 @@ from scipy.io import wavfile
 from scatlab.errors import DataError
 from scatlab.datasets import read_audio, read_image, read_signal
 from scatlab.io import atomic_savez, atomic_write_bytes, atomic_write_json, atomic_write_text
+from conftest import require_module
 
-skimage_data = pytest.importorskip("skimage.data")
+skimage_data = require_module("skimage.data", "scikit-image")
 
 
 @pytest.fixture

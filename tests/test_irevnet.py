@@ -12,11 +12,11 @@ from scatlab.datasets import FASHION_MNIST_DIR, load_classification
 from scatlab.errors import InvalidParameterError
 from scatlab.networks import MODELS, build_model
 from scatlab.networks.irevnet import VARIANTS, AdditiveCoupling, IRevNet, InvertibleDownsampling
+from conftest import require_data
 
 BOUND = {torch.float32: 1e-5, torch.float64: 1e-12}  # largest relative reconstruction error accepted
 
-needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                                  reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+needs_fmnist = pytest.mark.requires_data("Fashion-MNIST")
 
 
 def scrambled(net: IRevNet, seed: int = 0) -> IRevNet:
@@ -42,8 +42,7 @@ def relative_errors(net: IRevNet, x: torch.Tensor) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def fmnist():
-    if not (FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").is_file():
-        pytest.skip("Fashion-MNIST is not installed")
+    require_data("Fashion-MNIST")
     images = load_classification(str(FASHION_MNIST_DIR), "test")[0][:64]
     return torch.as_tensor(images.astype(np.float32) / 255)
 

@@ -27,8 +27,7 @@ from scatlab.learning.training import TrainSettings, augment, load_checkpoint, t
 from scatlab.runtime import close_distributed, seed_everything
 from scatlab.nn import Scattering2D
 
-needs_fmnist = pytest.mark.skipif(not (FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").is_file(),
-                                  reason="Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)")
+needs_fmnist = pytest.mark.requires_data("Fashion-MNIST")
 
 
 def no_progress(iterable, **_):
@@ -42,10 +41,15 @@ def no_progress(iterable, **_):
 def test_fmnist_linear_quick(tmp_path):
     result = fmnist_linear.run(fmnist_linear.Config.quick(), tmp_path, no_progress)
     m = result.metrics
+    # Quick config at seeds 0-4 (n = 300, 500 test images), measured 2026-12-07: every test error in
+    # [14.6, 26.4] % (chance: 90 %); pixels minus J2-o2-log: logistic 4.4 ... 8.4 points, Gaussian SVM
+    # 3.4 ... 9.0; pixels minus J2-o1-log (logistic) 3.8 ... 7.8. This test runs seed 0.
     for rep in ("pixels", "J2_o1_log", "J2_o2_log"):
         for clf in ("logistic", "gaussian_svm"):
-            assert 0 <= m[f"test_error_{rep}_{clf}_n300"] < 40  # 10 classes: chance is 90 % error
-    assert m["test_error_J2_o2_log_logistic_n300"] < m["test_error_pixels_logistic_n300"]
+            assert 0 <= m[f"test_error_{rep}_{clf}_n300"] < 35  # far above chance (90 % error)
+    for rep, clf, margin in (("J2_o2_log", "logistic", 2.0), ("J2_o2_log", "gaussian_svm", 1.5),
+                             ("J2_o1_log", "logistic", 1.5)):  # scattering beats the pixel baseline
+        assert m[f"test_error_pixels_{clf}_n300"] - m[f"test_error_{rep}_{clf}_n300"] >= margin, (rep, clf)
     assert "order2_gain_J2_o2_log_logistic_n300" in m
     header = result.tables[0][1]
     assert header[0] == "training size" and [row[0] for row in result.tables[0][2]] == [100, 300]
@@ -54,6 +58,8 @@ def test_fmnist_linear_quick(tmp_path):
     assert headline.chosen in ("J2-o1-log", "J2-o2-log") and headline.scores[headline.grid.index(headline.chosen)] \
         == max(headline.scores)
     assert m["test_accuracy"] == 100 - m[f"test_error_{headline.chosen.replace('-', '_')}_logistic_n300"]
+    assert result.figures == ["fmnist_linear_learning_curve.png"]
+    assert (tmp_path / result.figures[0]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     penalty = chosen["C of J2-o2-log / logistic, n = 300"]
     assert penalty.grid == [0.1, 1.0] and penalty.chosen == penalty.grid[int(np.argmax(penalty.scores))]
 
@@ -69,16 +75,61 @@ def test_fmnist_linear_validation_is_held_out_of_every_training_subset():
 @needs_fmnist
 @pytest.mark.parametrize("module", [fmnist_hybrid, fmnist_phase_collapse])
 def test_network_experiments_quick(tmp_path, module):
-    cfg = dataclasses.replace(module.Config.quick(), train_sizes=(200,), n_test=200, epochs_small=1)
+    """200 training images, 10 epochs of batches of 20, 300 test images. Measured at seeds 0-4
+    (2026-12-07): hybrid 70.0 ... 73.0 %, WRN 65.7 ... 74.7 %, phase collapse 76.0 ... 78.3 %, soft
+    threshold 68.0 ... 74.7 %, ResNet 68.7 ... 72.0 % (chance 10 %); phase collapse minus soft threshold
+    3.3 ... 9.3 points; hybrid minus WRN -1.7 ... +6.7 (sign varies: not asserted). With 1 epoch of
+    batches of 50 (the earlier test) the hybrid and WRN stayed at chance (8-15 %). This test runs seed 0."""
+    cfg = dataclasses.replace(module.Config.quick(), train_sizes=(200,), n_test=300, epochs_small=10, batch_size=20)
     result = module.run(cfg, tmp_path, no_progress)
-    assert result.metrics["test_accuracy"] == result.metrics[f"accuracy_mean_{cfg.models[0].replace('-', '_')}_n200"]
+    m = result.metrics
+    assert m["test_accuracy"] == m[f"accuracy_mean_{cfg.models[0].replace('-', '_')}_n200"]
     for model in cfg.models:
-        accuracy = result.metrics[f"accuracy_mean_{model.replace('-', '_')}_n200"]
-        assert 0 <= accuracy <= 100 and result.metrics[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0
+        accuracy = m[f"accuracy_mean_{model.replace('-', '_')}_n200"]
+        assert 50 <= accuracy <= 100 and m[f"accuracy_std_{model.replace('-', '_')}_n200"] == 0, model
+    if module is fmnist_phase_collapse:  # the modulus beats the soft-thresholding of the amplitude
+        assert m["accuracy_mean_phase_collapse_n200"] - m["accuracy_mean_soft_threshold_n200"] >= 1.0
+    stem = module.__name__.rsplit(".", 1)[1]
+    assert result.figures == [f"{stem}_learning_curve.png", f"{stem}_training_curves.png"]
+    assert all((tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in result.figures)
     assert len(list((tmp_path / "checkpoints").glob("*.pt"))) == len(cfg.models)
     again = module.run(cfg, tmp_path, no_progress)  # every run is complete: resumed from its checkpoint
     assert {k: v for k, v in again.metrics.items() if "seconds" not in k} == \
         {k: v for k, v in result.metrics.items() if "seconds" not in k}
+
+
+def test_network_figures_plot_every_model_with_error_bars_over_seeds(tmp_path):
+    """The learning curve has one line per model with error bars where a size has several seeds; the
+    training curves plot each run's per-epoch history (loss and training accuracy)."""
+    from matplotlib.figure import Figure
+
+    from scatlab.experiments import _figures
+
+    history = [{"loss": 2.0 / e, "train_accuracy": 10.0 * e, "epoch": e, "lr": 0.1} for e in (1, 2, 3)]
+    results = {(model, n, seed): {"test_accuracy": 50.0 + n / 10000 + seed, "history": history}
+               for model in ("a", "b") for n, seeds in ((100, (0, 1, 2)), (60000, (0,))) for seed in seeds}
+    drawn = []
+    original = Figure.savefig
+
+    def spy(fig, *args, **kwargs):
+        drawn.append(fig)
+        return original(fig, *args, **kwargs)
+
+    Figure.savefig = spy
+    try:
+        names = _figures.network_figures(results, ("a", "b"), (60000, 100), tmp_path, "net", "title")
+    finally:
+        Figure.savefig = original
+    assert names == ["net_learning_curve.png", "net_training_curves.png"]
+    assert all((tmp_path / name).stat().st_size > 0 for name in names)
+    curve, training = drawn
+    containers = curve.axes[0].containers  # one errorbar line per model
+    assert [list(c.lines[0].get_xdata()) for c in containers] == [[100, 60000]] * 2
+    assert [round(y, 6) for y in containers[0].lines[0].get_ydata()] == [100 - 51.01, 100 - 56.0]  # seed means
+    assert [round(float(s), 6) for s in containers[0].lines[2][0].get_segments()[0][:, 1]] == [
+        round(100 - 51.01 - np.std([0, 1, 2]), 6), round(100 - 51.01 + np.std([0, 1, 2]), 6)]  # one std
+    loss_ax, acc_ax = training.axes
+    assert len(loss_ax.get_lines()) == 4 and list(acc_ax.get_lines()[0].get_ydata()) == [10.0, 20.0, 30.0]
 
 
 def test_representation_names():

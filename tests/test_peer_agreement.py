@@ -11,7 +11,7 @@ import torch
 
 import scatlab
 
-from conftest import crop, recording_segment, rel_err
+from conftest import crop, recording_segment, rel_err, require_module
 
 pytestmark = pytest.mark.peer
 
@@ -91,7 +91,7 @@ def random_1d_config(seed):
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_live_2d(seed):
-    kymatio_torch = pytest.importorskip("kymatio.torch")
+    kymatio_torch = require_module("kymatio.torch", "Kymatio")
     shape, J, L = random_2d_config(seed)
     images = np.stack([crop("grass", 40 * seed, 60, *shape), crop("camera", 200, 250 + seed, *shape)])
     x = torch.from_numpy(images.astype(np.float32))
@@ -106,7 +106,7 @@ def test_live_2d(seed):
 @pytest.mark.filterwarnings("ignore:Signal support is too small:UserWarning")
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_live_1d(seed):
-    kymatio_torch = pytest.importorskip("kymatio.torch")
+    kymatio_torch = require_module("kymatio.torch", "Kymatio")
     N, J, Q, T = random_1d_config(seed)
     signals = np.stack([recording_segment("7_theo_0.wav", N), recording_segment("9_yweweler_0.wav", N)])
     x = torch.from_numpy(signals.astype(np.float32))
@@ -121,7 +121,7 @@ def test_live_1d(seed):
 def test_live_2d_filter_bank_and_littlewood_paley(shape, J, L):
     """Our 2D bank equals Kymatio's (up to its float32 storage), so the LP sum exceeding 1
     (B = 1.035 for J=4 on the 64 x 64 padded grid) is the peer's design, not a scatlab defect."""
-    pytest.importorskip("kymatio.torch")
+    require_module("kymatio.torch", "Kymatio")
     from kymatio.scattering2d.filter_bank import filter_bank
 
     S = scatlab.Scattering2D(shape, J=J, L=L)

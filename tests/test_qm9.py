@@ -10,27 +10,22 @@ import numpy as np
 import pytest
 
 from scatlab.runtime import local_device, shard_of
-from scatlab.chem.features import (FeatureSpec, Featurizer, featurize_cached, load_cached,
+from scatlab.chem.features import (FeatureSpec, Featurizer, chunk_positions, featurize_cached, load_cached,
                                    wait_for_chunks)
 from scatlab.chem.molecules import GridSpec, Molecule, densities, valence_charge
 from scatlab.datasets.qm9 import COLUMNS, FILES, load_qm9, qm9_dir
 from scatlab.datasets.xyz import parse_xyz, read_xyz
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
+from conftest import require_data
 
-try:
-    QM9_DIR = qm9_dir()
-    HAVE_QM9 = all((QM9_DIR / f).is_file() for f in FILES)
-except DataError:
-    HAVE_QM9 = False
-needs_qm9 = pytest.mark.skipif(not HAVE_QM9, reason="QM9 needs `pip install qm9pack`")
+needs_qm9 = pytest.mark.requires_data("QM9")
 
 TINY = FeatureSpec(shape=(24, 20, 16), spacing=0.5, sigma=0.75, margin=1.9, J=1, L=1, integral_powers=(1.0, 2.0))
 
 
 @pytest.fixture(scope="module")
 def qm9_head():
-    if not HAVE_QM9:
-        pytest.skip("QM9 needs `pip install qm9pack`")
+    require_data("QM9")
     return load_qm9(limit=120)
 
 
@@ -158,6 +153,55 @@ def test_cache_resumes_identically_and_shards_agree(qm9_head, tmp_path):
         featurize_cached(mols, ids, tmp_path / "c", TINY, rank=2, world=2)
 
 
+def test_chosen_chunks_keep_the_whole_list_layout_including_the_short_last_chunk(tmp_path):
+    water = parse_xyz("3\nw\nO 0 0 0\nH 0.96 0 0\nH -0.24 0.93 0\n")[0]
+    mols = [Molecule(water.symbols, water.positions * (1 + 0.01 * k)) for k in range(10)]  # 3 chunks: 4, 4, 2
+    ids = np.arange(100, 110)
+    done = featurize_cached(mols, ids, tmp_path / "a", TINY, chunk_size=4, chunks=[2, 0])
+    assert done["computed"] == 2 and done["molecules"] == 6
+    assert [p.name for p in sorted((tmp_path / "a" / TINY.key()).glob("chunk_*"))] == ["chunk_000000.npz",
+                                                                                      "chunk_000002.npz"]
+    part, ok = load_cached(ids, tmp_path / "a", TINY, chunk_size=4, chunks=[0, 2])
+    assert ok.all() and list(chunk_positions([0, 2], 10, 4)) == [0, 1, 2, 3, 8, 9]
+    featurize_cached(mols, ids, tmp_path / "b", TINY, chunk_size=4)
+    full, _ = load_cached(ids, tmp_path / "b", TINY, chunk_size=4)
+    np.testing.assert_array_equal(part, full[[0, 1, 2, 3, 8, 9]])  # same rows as featurizing everything
+    with pytest.raises(DataError, match="1 of 3 feature chunks are missing"):
+        load_cached(ids, tmp_path / "a", TINY, chunk_size=4)
+    with pytest.raises(DataError, match="other molecules"):  # a cache of another order is not misread
+        load_cached(ids[::-1], tmp_path / "a", TINY, chunk_size=4, chunks=[2])
+    with pytest.raises(InvalidParameterError, match="'chunks'.*\\[0, 3\\)"):
+        featurize_cached(mols, ids, tmp_path / "a", TINY, chunk_size=4, chunks=[3])
+    wait_for_chunks(10, tmp_path / "a", TINY, chunk_size=4, chunks=[0, 2], timeout_s=0.0, poll_s=0.0)
+
+
+@pytest.mark.parametrize("n, n_test, sizes, chunk", [(130831, 10000, (1000, 2000, 5000, 10000, 110831), 256),
+                                                     (130831, 250, (250, 500, 1000), 256), (110, 30, (40, 80), 64),
+                                                     (1000, 500, (500,), 7)])
+def test_qm9_test_set_is_the_end_of_the_permutation_and_never_a_training_prefix(n, n_test, sizes, chunk):
+    """A pilot on a prefix of the permutation (at most max(train_sizes) molecules) never sees a test molecule."""
+    from scatlab.experiments import qm9
+
+    test, train = qm9.qm9_split(n, n_test, sizes)
+    assert list(test) == list(range(n - n_test, n)) and sorted(train) == sorted(sizes)
+    for size, positions in train.items():
+        assert list(positions) == list(range(size)) and not set(positions) & set(test)
+    assert not set(range(max(sizes))) & set(test)
+    featurized = set(chunk_positions(qm9.qm9_chunks(n, n_test, sizes, chunk), n, chunk))
+    assert featurized >= set(test) | set(range(max(sizes)))
+    assert len(featurized) < len(test) + max(sizes) + 2 * chunk  # only the head and the tail
+    with pytest.raises(InvalidParameterError, match="lower train_sizes or n_test"):
+        qm9.qm9_split(n, n_test, (n - n_test + 1,))
+
+
+def test_quick_qm9_featurizes_the_documented_molecules():
+    from scatlab.experiments import qm9
+
+    quick = qm9.Config.quick()
+    chunks = qm9.qm9_chunks(130831, quick.n_test, quick.train_sizes, quick.chunk_size)
+    assert chunks == [0, 1, 2, 3, 510, 511] and len(chunk_positions(chunks, 130831, quick.chunk_size)) == 1295
+
+
 def test_cuda_means_this_ranks_gpu_under_torchrun(monkeypatch):
     monkeypatch.delenv("LOCAL_RANK", raising=False)
     assert local_device("cuda") == "cuda"
@@ -225,9 +269,8 @@ def _small_config(tmp_path, **change):
 def qm9_with_bad_rows(tmp_path_factory):
     """A data directory of the first 111 real QM9 rows: row 5 (line 6) with an unreadable energy, row
     10 stretched tenfold (it no longer fits the grid)."""
-    if not HAVE_QM9:
-        pytest.skip("QM9 needs `pip install qm9pack`")
-    with open(QM9_DIR / FILES[0], newline="", encoding="utf-8") as file:
+    require_data("QM9")
+    with open(qm9_dir() / FILES[0], newline="", encoding="utf-8") as file:
         reader = csv.DictReader(file)
         rows = [{key: row[key] for key in ["XYZ_file", *COLUMNS]} for row, _ in zip(reader, range(111))]
     rows[4]["InternalEnergy_0K_au"] = "-40.4x"

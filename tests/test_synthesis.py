@@ -16,7 +16,7 @@ from scatlab.synthesis import (first_order_transform, gaussian_model, invert, re
 from scatlab.synthesis import statistics
 from scatlab.synthesis.start import noise_level
 
-from conftest import FSDD_DIR, crop, recording_segment, rel_err
+from conftest import crop, FSDD_DIR, recording_segment, rel_err, require_data
 
 
 def standardized(x: np.ndarray) -> torch.Tensor:
@@ -153,8 +153,7 @@ def test_inversion_of_an_image_crop_converges():
 
 
 def test_inversion_of_speech_from_little_averaged_coefficients():
-    if not (FSDD_DIR / "recordings").is_dir():
-        pytest.skip("FSDD absent")
+    require_data("FSDD")
     y = torch.as_tensor(recording_segment("0_george_0.wav", 512), dtype=torch.float32)
     S = scatlab.Scattering1D(512, J=3, Q=2, T=2, padding="periodic", normalize="resolution")
     result = invert(S(y), S, steps=150, tol=1e-3, progress=False)

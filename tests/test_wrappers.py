@@ -9,9 +9,9 @@ import scatlab
 from scatlab import ShapeError
 from scatlab.functional import scattering1d, scattering2d
 
-from conftest import crop, recording_segment
+from conftest import crop, recording_segment, require_module
 
-sklearn = pytest.importorskip("sklearn")
+sklearn = require_module("sklearn", "scikit-learn")
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.linear_model import LogisticRegression  # noqa: E402

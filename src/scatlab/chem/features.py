@@ -1,8 +1,10 @@
 """Scattering features of molecules: densities -> HarmonicScattering3D, cached on disk in shards.
 
-The molecules are cut into fixed chunks (chunk i = molecules [i c, (i + 1) c)); each chunk's features
-are written atomically to ``<cache>/<spec key>/chunk_<i>.npz``, so an interrupted run resumes at
-the first missing chunk and, the chunks being computed identically, yields identical features.
+The molecules are cut into fixed chunks (chunk i = molecules [i c, (i + 1) c); the last one may be
+shorter); each chunk's features are written atomically to ``<cache>/<spec key>/chunk_<i>.npz``, so
+an interrupted run resumes at the first missing chunk and, the chunks being computed identically,
+yields identical features. ``chunks`` selects some chunks of the list (the start and the end of a
+permutation, say): the layout stays that of the whole list, so runs needing other chunks share the cache.
 Rank r of W (arguments, or the ``RANK`` / ``WORLD_SIZE`` variables set by ``torchrun``) computes the
 chunks i with i mod W = r, so several processes or machines can share the work.
 """
@@ -16,13 +18,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import DataError, ShapeError
+from ..errors import DataError, InvalidParameterError, ShapeError
 from ..io.atomic import atomic_write, atomic_write_json
 from ..runtime import local_device, shard_of
 from ..nn.harmonic3d import HarmonicScattering3D
 from .molecules import CHANNELS, GridSpec, Molecule, densities
 
-__all__ = ["FeatureSpec", "Featurizer", "principal_axes", "featurize_cached", "wait_for_chunks", "load_cached"]
+__all__ = ["FeatureSpec", "Featurizer", "principal_axes", "featurize_cached", "wait_for_chunks", "load_cached",
+           "chunk_positions"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,7 +45,9 @@ class FeatureSpec:
     1, 2 and 4 Angstrom (J = 3, sigma_0 = 1.5 points), degrees l <= 2, powers (0.5, 1, 2, 3) as
     Kymatio's QM7 example. Measured on 2,000 QM9 training molecules (1,000 test): this grid gives a
     ridge MAE of 4.8 kcal/mol where 0.5 Angstrom spacing, 0.75 Angstrom Gaussians and J = 2 gave 9.0;
-    narrower Gaussians separate bond lengths, the fourth scale reaches the next neighbours.
+    narrower Gaussians separate bond lengths, the fourth scale reaches the next neighbours. Those
+    3,000 pilot molecules lie at the start of the seed-0 permutation of ``experiments.qm9``: training
+    molecules since its test set moved to the end of the permutation, never its test set.
     """
 
     shape: tuple[int, int, int] = (48, 36, 30)
@@ -112,11 +117,33 @@ def _chunk_path(directory: Path, i: int) -> Path:
     return directory / f"chunk_{i:06d}.npz"
 
 
+def _chunk_list(chunks, n: int, chunk_size: int) -> list[int]:
+    """The chunk indices asked for (all chunks of n molecules when None), sorted, checked to exist."""
+    n_chunks = -(-n // chunk_size)
+    if chunks is None:
+        return list(range(n_chunks))
+    chosen = sorted({int(i) for i in chunks})
+    if chosen and (chosen[0] < 0 or chosen[-1] >= n_chunks):
+        raise InvalidParameterError(f"The 'chunks' parameter must hold chunk indices in [0, {n_chunks}) ({n}"
+                                    f" molecules in chunks of {chunk_size}). Got {chosen[0]} ... {chosen[-1]} instead.")
+    return chosen
+
+
+def chunk_positions(chunks, n: int, chunk_size: int) -> np.ndarray:
+    """Positions (in the list of n molecules) held by the chunks, in increasing order: the rows of
+    ``load_cached(..., chunks=chunks)``."""
+    parts = [np.arange(i * chunk_size, min((i + 1) * chunk_size, n)) for i in _chunk_list(chunks, n, chunk_size)]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(), *, chunk_size: int = 256,
                      rank: int | None = None, world: int | None = None, skip_bad: bool = False,
-                     progress=lambda it, **_: it, max_chunks: int | None = None, device: str = "cpu") -> dict:
+                     progress=lambda it, **_: it, max_chunks: int | None = None, device: str = "cpu",
+                     chunks=None) -> dict:
     """Compute and cache this rank's missing chunks; returns {'computed', 'cached', 'seconds', 'molecules'}.
 
+    ``chunks`` (indices, default: all) limits the work to those chunks of ``molecules``; rank r of W
+    takes the chosen chunks i with i mod W = r.
     A molecule that does not fit the grid raises ShapeError, unless ``skip_bad``: its row is NaN
     (``load_cached`` reports it). ``max_chunks`` stops after that many new chunks (a time budget).
     ``device`` 'cuda' means this rank's GPU under torchrun (:func:`scatlab.runtime.local_device`).
@@ -130,8 +157,7 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
     if not spec_file.exists():
         atomic_write_json(spec_file, dataclasses.asdict(spec))
     ids = np.asarray(ids)
-    n_chunks = -(-len(molecules) // chunk_size)
-    mine = [i for i in range(n_chunks) if i % world == rank]
+    mine = [i for i in _chunk_list(chunks, len(molecules), chunk_size) if i % world == rank]
     todo = [i for i in mine if not _chunk_path(directory, i).exists()]
     if max_chunks is not None:
         todo = todo[:max_chunks]
@@ -166,14 +192,14 @@ def featurize_cached(molecules, ids, cache_dir, spec: FeatureSpec = FeatureSpec(
 
 
 def wait_for_chunks(n: int, cache_dir, spec: FeatureSpec = FeatureSpec(), *, chunk_size: int = 256,
-                    timeout_s: float = 3600.0, poll_s: float = 10.0) -> None:
-    """Block until the chunks of n molecules are all written (other ranks), or raise after timeout_s."""
+                    timeout_s: float = 3600.0, poll_s: float = 10.0, chunks=None) -> None:
+    """Block until the chunks (default: all) of n molecules are written (other ranks), or raise after timeout_s."""
     import time
 
     directory = Path(cache_dir) / spec.key()
     deadline = time.monotonic() + timeout_s
     while True:
-        missing = [i for i in range(-(-n // chunk_size)) if not _chunk_path(directory, i).exists()]
+        missing = [i for i in _chunk_list(chunks, n, chunk_size) if not _chunk_path(directory, i).exists()]
         if not missing:
             return
         if time.monotonic() > deadline:
@@ -183,15 +209,17 @@ def wait_for_chunks(n: int, cache_dir, spec: FeatureSpec = FeatureSpec(), *, chu
 
 
 def load_cached(ids, cache_dir, spec: FeatureSpec = FeatureSpec(), *, chunk_size: int = 256,
-                allow_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """(features (n, F) with NaN rows where missing or skipped, available mask) of the molecules ``ids``
-    in the chunk layout of ``featurize_cached``; a missing chunk raises unless ``allow_missing``."""
+                allow_missing: bool = False, chunks=None) -> tuple[np.ndarray, np.ndarray]:
+    """(features with NaN rows where missing or skipped, available mask) of the molecules ``ids`` in
+    the chunk layout of ``featurize_cached``; a missing chunk raises unless ``allow_missing``. With
+    ``chunks``, only the rows of those chunks (at ``chunk_positions(chunks, len(ids), chunk_size)``)."""
     directory = Path(cache_dir) / spec.key()
     ids = np.asarray(ids)
-    n_chunks = -(-len(ids) // chunk_size)
+    chosen = _chunk_list(chunks, len(ids), chunk_size)
+    n_chunks = len(chosen)
     parts, missing = [], []
     n_features = None
-    for i in range(n_chunks):
+    for i in chosen:
         path = _chunk_path(directory, i)
         chunk_ids = ids[i * chunk_size:(i + 1) * chunk_size]
         if not path.exists():
@@ -210,6 +238,6 @@ def load_cached(ids, cache_dir, spec: FeatureSpec = FeatureSpec(), *, chunk_size
     if n_features is None:
         n_features = 3 * len(Featurizer(spec).scattering.meta)
     rows = [p if p is not None else np.full((len(ids[i * chunk_size:(i + 1) * chunk_size]), n_features), np.nan)
-            for i, p in enumerate(parts)]
+            for i, p in zip(chosen, parts)]
     features = np.concatenate(rows) if rows else np.zeros((0, n_features))
     return features, np.isfinite(features).all(1)

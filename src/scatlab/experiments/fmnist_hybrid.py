@@ -12,6 +12,11 @@ Every run checkpoints after each epoch in ``out_dir/checkpoints``; rerunning the
 ``--resume`` continues the interrupted runs (the checkpoint identity is checked). Target of the full run: hybrid
 >= 94 % (Fashion-MNIST README: ResNet-18 with augmentation 94.9 %, HOG + SVM 92.6 %).
 
+Figures: ``fmnist_hybrid_learning_curve.png`` (test error vs training size per network, error bars:
+one std over the seeds) and ``fmnist_hybrid_training_curves.png`` (training loss and accuracy per
+epoch from the history each checkpoint records; no validation or test data is evaluated during
+training, so there is no validation curve).
+
 ``data_dir`` may hold MNIST or CIFAR-10 files instead (:func:`scatlab.datasets.load_classification`;
 colour channels are scattered or fed to the networks side by side); the targets and verdicts below
 are stated for the installed Fashion-MNIST only.
@@ -23,8 +28,9 @@ from pathlib import Path
 
 from ..datasets import is_fashion_mnist
 from ..learning.regimes import summarize, train_experiment
-from ..runtime import Progress, init_distributed
+from ..runtime import Progress, init_distributed, rank_world
 from ._contract import CHECKPOINTS, Result
+from ._figures import network_figures
 
 __all__ = ["Config", "run"]
 
@@ -68,7 +74,10 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         metrics["test_accuracy"] = metrics[headline]  # the hybrid network at the largest size
     table = (f"Test accuracy (%) on {cfg.n_test} test images of {Path(cfg.data_dir).name}, mean ± std (seeds)",
              ["training size", *cfg.models], rows)
-    return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))
+    title = f"scattering front end (hybrid) vs WRN, {Path(cfg.data_dir).name}"
+    figures = (network_figures(results, cfg.models, cfg.train_sizes, out_dir, "fmnist_hybrid", title)
+               if rank_world()[0] == 0 else [])  # rank 0 alone writes
+    return Result(metrics=metrics, tables=[table], figures=figures, notes=_notes(metrics, cfg))
 
 
 def _notes(metrics: dict[str, float], cfg: Config) -> list[str]:

@@ -18,6 +18,8 @@ the largest size. Fixed a priori, not tuned: L = 8, the log offset 1e-3 and the 
 Representations are ``pixels`` or ``J{J}-o{m}[-log]``: the scattering :math:`S_J x`
 (L orientations, reflect padding, images scaled to [0, 1]) up to order m, flattened; ``-log``
 replaces it by :math:`\log(\varepsilon + S_J x)`. The order-2 gain is err(order 1) - err(order 2).
+Figure: ``fmnist_linear_learning_curve.png``, test error vs training size, one panel per classifier,
+one line per representation (one seed: no error bars).
 
 Anchors: Kymatio 0.3.0 Scattering2D(J=2, L=8) + standardization + logistic regression
 (max_iter 300) reaches 90.25 % (raw pixels, same classifier: 83.63 %); the Fashion-MNIST README
@@ -47,6 +49,7 @@ from ..learning.splits import held_out_indices
 from ..nn import Scattering2D
 from ..runtime import Progress, default_device, init_distributed
 from ._contract import Result, Selection, Verdict
+from ._figures import figure_row, learning_curves, save_png
 
 __all__ = ["Config", "run", "parse_representation"]
 
@@ -144,8 +147,20 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     fit_s = {key: cell["seconds"] for key, cell in cells.items()}
     headline = _headline(cells, cfg)
     return Result(metrics=_metrics(errors, fit_s, extraction_s, headline, cfg),
-                  tables=_tables(errors, fit_s, dims, cfg), notes=_notes(errors, headline, cfg),
+                  tables=_tables(errors, fit_s, dims, cfg), figures=[_plot(errors, cfg, out_dir)],
+                  notes=_notes(errors, headline, cfg),
                   selections=_selections(cells, headline, cfg), verdicts=_verdicts(cells, headline, cfg))
+
+
+def _plot(errors: dict, cfg: Config, out_dir: Path) -> str:
+    """fmnist_linear_learning_curve.png: test error vs training size, one panel per classifier, one line
+    per representation (one seed: no error bars)."""
+    sizes = sorted(cfg.train_sizes)
+    fig, axes = figure_row(len(cfg.classifiers), width=5.0)
+    for ax, clf in zip(axes, cfg.classifiers):
+        learning_curves(ax, sizes, {rep: [[errors[rep, clf, n]] for n in sizes] for rep in cfg.representations})
+        ax.set_title(f"{clf}, {cfg.n_test} test images of {Path(cfg.data_dir).name}", fontsize=10)
+    return save_png(fig, out_dir, "fmnist_linear_learning_curve.png")
 
 
 def _split(labels: np.ndarray, cfg: Config) -> tuple[np.ndarray, np.ndarray]:

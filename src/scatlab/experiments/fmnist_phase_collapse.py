@@ -17,6 +17,11 @@ a ten times smaller learning rate than the ResNet: on a validation split (6,000 
 at 0.01 and 87.8 % at 0.005. Runs checkpoint after every epoch; `--resume` continues them. Targets
 of the full run: phase collapse >= 93.5 % and within one point of the ResNet.
 
+Figures: ``fmnist_phase_collapse_learning_curve.png`` (test error vs training size per network, error
+bars: one std over the seeds) and ``fmnist_phase_collapse_training_curves.png`` (training loss and
+accuracy per epoch from the history each checkpoint records; nothing else is evaluated during
+training, so there is no validation curve).
+
 ``data_dir`` may hold MNIST or CIFAR-10 files instead (:func:`scatlab.datasets.load_classification`;
 colour channels are scattered or fed to the networks side by side); the targets and verdicts below
 are stated for the installed Fashion-MNIST only.
@@ -28,8 +33,9 @@ from pathlib import Path
 
 from ..datasets import is_fashion_mnist
 from ..learning.regimes import summarize, train_experiment
-from ..runtime import Progress, init_distributed
+from ..runtime import Progress, init_distributed, rank_world
 from ._contract import CHECKPOINTS, Result
+from ._figures import network_figures
 
 __all__ = ["Config", "run"]
 
@@ -78,7 +84,10 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         metrics["test_accuracy"] = metrics[headline]  # the phase-collapse network at the largest size
     table = (f"Test accuracy (%) on {cfg.n_test} test images of {Path(cfg.data_dir).name}, mean ± std (seeds)",
              ["training size", *cfg.models], rows)
-    return Result(metrics=metrics, tables=[table], notes=_notes(metrics, cfg))
+    title = f"phase collapse vs soft threshold vs ResNet, {Path(cfg.data_dir).name}"
+    figures = (network_figures(results, cfg.models, cfg.train_sizes, out_dir, "fmnist_phase_collapse", title)
+               if rank_world()[0] == 0 else [])  # rank 0 alone writes
+    return Result(metrics=metrics, tables=[table], figures=figures, notes=_notes(metrics, cfg))
 
 
 def _notes(metrics: dict[str, float], cfg: Config) -> list[str]:

@@ -4,8 +4,9 @@ Eickenberg et al. (NeurIPS 2017; J. Chem. Phys. 2018) regress molecular energies
 rotation- and translation-invariant scattering coefficients of the molecule's electronic density
 (full, valence and core channels; orders 0, 1, 2; integral powers q in {0.5, 1, 2, 3}); the
 regression weights act as an equivalent potential. Here: QM9 (qm9pack, 130,831 molecules), U0
-atomization energy in kcal/mol, one fixed random permutation (``seed``): the first ``n_test``
-molecules are the test set, the next ones the nested training sets. Regressions, features
+atomization energy in kcal/mol, one fixed random permutation (``seed``): the LAST ``n_test``
+molecules of the permutation are the test set, the training sets are nested prefixes from its start
+(:func:`qm9_split`), so a pilot run on a prefix never sees a test molecule. Regressions, features
 standardized, ridge penalty chosen by ``cv_folds``-fold cross-validation (MAE) on each training set:
 
 - ``scattering``: ridge on the invariants :math:`\|U[p]\rho_c\|_q^q` (the paper's linear model);
@@ -20,6 +21,16 @@ standardized, ridge penalty chosen by ``cv_folds``-fold cross-validation (MAE) o
 
 Anchors: about 0.5 kcal/mol MAE on QM9 with a large training set (Eickenberg et al. 2018, a
 recollection, unverified); Kymatio's QM7 example reaches 2.75 kcal/mol (QM7, 5-fold).
+
+Split history: until 2026-12-07 the test set was the first ``n_test`` molecules of the permutation,
+and the grid of :class:`scatlab.chem.features.FeatureSpec` was chosen on pilots of this experiment
+(2,000 training + 1,000 test molecules, RESULTS-earlier.md; at most 10,000 molecules) at the start
+of the same seed-0 permutation of all 130,831 molecules, i.e. on what was then test data. Those
+positions (below 10,000) are now training molecules; the test set of the full run (positions
+120,831 ... 130,830) was never used for any choice. The kernel length scale and penalty grids were
+narrowed on validation molecules held out of training sets (see ``kernel_lengthscales``). The
+feature cache is unchanged: chunk i still holds permutation positions [i c, (i + 1) c), so caches
+written before the move stay valid (their chunk ids are checked on load).
 """
 from __future__ import annotations
 
@@ -29,7 +40,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..chem.features import FeatureSpec, Featurizer, featurize_cached, load_cached, wait_for_chunks
+from ..chem.features import (FeatureSpec, Featurizer, chunk_positions, featurize_cached, load_cached,
+                             wait_for_chunks)
 from ..datasets.qm9 import ATOM_U0_HARTREE, load_qm9
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write
@@ -37,7 +49,7 @@ from ..learning.regression import fit_kernel_residual, fit_residual_mlp, fit_rid
 from ..runtime import Progress, local_device, shard_of
 from ._contract import Result
 
-__all__ = ["Config", "run", "qm9_order", "log_design"]
+__all__ = ["Config", "run", "qm9_order", "qm9_split", "qm9_chunks", "log_design"]
 
 PAPER_MAE = 0.5  # Eickenberg et al. 2018, large training set (unverified recollection, see ANCHORS.md)
 
@@ -46,8 +58,8 @@ PAPER_MAE = 0.5  # Eickenberg et al. 2018, large training set (unverified recoll
 class Config:
     """Parameters of the QM9 regression; the defaults are the full run."""
 
-    train_sizes: tuple[int, ...] = (1000, 2000, 5000, 10000, 20000, 50000, 110831)  # nested prefixes
-    n_test: int = 10000  # held-out molecules (the first of the permutation)
+    train_sizes: tuple[int, ...] = (1000, 2000, 5000, 10000, 20000, 50000, 110831)  # nested prefixes of the permutation
+    n_test: int = 10000  # held-out molecules (the last of the permutation)
     # the grid and scattering of chem.features.FeatureSpec (its defaults and their reasons)
     shape: tuple[int, int, int] = FeatureSpec.shape  # grid points
     spacing: float = FeatureSpec.spacing  # Angstrom per grid point
@@ -78,8 +90,8 @@ class Config:
 
     @classmethod
     def quick(cls) -> Config:
-        """250 test and up to 1,000 training molecules (1,280 featurized: about 3 minutes on one core;
-        shares the cache)."""
+        """250 test and up to 1,000 training molecules (1,295 featurized: chunks 0-3 and the last two
+        chunks 510-511 of the permutation; about 3 minutes on one core; shares the cache)."""
         return cls(train_sizes=(250, 500, 1000), n_test=250, mlp_epochs=40)
 
     @property
@@ -89,8 +101,26 @@ class Config:
 
 
 def qm9_order(n: int, seed: int) -> np.ndarray:
-    """The fixed permutation of the n molecules: test set first, then the nested training sets."""
+    """The fixed permutation of the n molecules: nested training sets from its start, test set at its end."""
     return np.random.default_rng(seed).permutation(n)
+
+
+def qm9_split(n: int, n_test: int, train_sizes) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(test positions, {size: training positions}) in the permutation of n molecules: the test set is
+    the last ``n_test`` positions, each training set the first ``size`` positions; they never meet
+    (raises when ``n_test + max(train_sizes) > n``)."""
+    if n_test + max(train_sizes) > n:
+        raise InvalidParameterError(f"Config asks for {n_test} test + {max(train_sizes)} training molecules"
+                                    f" but {n} were read; lower train_sizes or n_test.")
+    return np.arange(n - n_test, n), {size: np.arange(size) for size in train_sizes}
+
+
+def qm9_chunks(n: int, n_test: int, train_sizes, chunk_size: int) -> list[int]:
+    """The feature chunks (of ``chunk_size`` permutation positions) holding the largest training prefix
+    and the test tail: all that a run featurizes."""
+    head = range(-(-max(train_sizes) // chunk_size))
+    tail = range((n - n_test) // chunk_size, -(-n // chunk_size))
+    return sorted(set(head) | set(tail))
 
 
 def log_design(features: np.ndarray, counts: np.ndarray, floor: np.ndarray) -> np.ndarray:
@@ -125,32 +155,38 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     ``out_dir`` (rank 0 fits and writes the results)."""
     _check(cfg)
     data = load_qm9(cfg.data_dir, limit=cfg.read_limit, skip_bad=cfg.skip_bad)
-    order = qm9_order(len(data), cfg.seed)
-    needed = cfg.n_test + max(cfg.train_sizes)
-    if needed > len(data):
-        raise InvalidParameterError(f"Config asks for {cfg.n_test} test + {max(cfg.train_sizes)} training molecules"
-                                    f" but {len(data)} were read; lower train_sizes or n_test.")
-    stop = min(len(data), -(-needed // cfg.chunk_size) * cfg.chunk_size)  # whole chunks: shared cache layout
-    mols = [data.molecules[i] for i in order[:stop]]
-    ids = data.index[order[:stop]]
+    n_all = len(data)
+    order = qm9_order(n_all, cfg.seed)
+    test_positions, train_positions = qm9_split(n_all, cfg.n_test, cfg.train_sizes)
+    # chunks of permutation positions (the layout of the whole permutation, shared by every Config):
+    # only those of the largest training prefix and of the test tail are featurized
+    chunks = qm9_chunks(n_all, cfg.n_test, cfg.train_sizes, cfg.chunk_size)
+    positions = chunk_positions(chunks, n_all, cfg.chunk_size)  # the rows loaded below
     spec = cfg.spec
-    cache = Path(cfg.cache_dir) / f"n{len(data)}-seed{cfg.seed}-c{cfg.chunk_size}"  # one layout per directory
-    done = featurize_cached(mols, ids, cache, spec, chunk_size=cfg.chunk_size, skip_bad=cfg.skip_bad,
-                            progress=progress, device=cfg.device)
+    cache = Path(cfg.cache_dir) / f"n{n_all}-seed{cfg.seed}-c{cfg.chunk_size}"  # one layout per directory
+    all_mols = [data.molecules[i] for i in order]  # references, in permutation order
+    all_ids = data.index[order]
+    done = featurize_cached(all_mols, all_ids, cache, spec, chunk_size=cfg.chunk_size, skip_bad=cfg.skip_bad,
+                            progress=progress, device=cfg.device, chunks=chunks)
+    mols = [all_mols[p] for p in positions]
     rate = done["molecules"] / done["seconds"] if done["molecules"] else _measure_rate(spec, mols[:16], cfg.device)
     rank, world = shard_of()
     if rank > 0:  # torchrun / several processes: rank 0 fits once every rank has written its chunks
         return Result(metrics=dict(molecules_per_s=float(rate), n_featurized=float(done["molecules"])),
                       notes=[f"rank {rank} of {world} featurized its shard; rank 0 fits the regression."])
     if world > 1:
-        wait_for_chunks(stop, cache, spec, chunk_size=cfg.chunk_size, timeout_s=cfg.shard_wait_s)
-    features, ok = load_cached(ids, cache, spec, chunk_size=cfg.chunk_size)
-    target = data.atomization_kcal_mol[order[:stop]]
+        wait_for_chunks(n_all, cache, spec, chunk_size=cfg.chunk_size, timeout_s=cfg.shard_wait_s, chunks=chunks)
+    features, ok = load_cached(all_ids, cache, spec, chunk_size=cfg.chunk_size, chunks=chunks)
+    target = data.atomization_kcal_mol[order[positions]]
     counts = _atom_counts(mols)
-    test = np.arange(cfg.n_test)[ok[:cfg.n_test]]
+    row_of = {int(p): k for k, p in enumerate(positions)}  # permutation position -> row of features
+    test = np.array([row_of[int(p)] for p in test_positions])
+    used = set(test.tolist())
+    test = test[ok[test]]
     rows, curves = [], {"scattering": [], "scattering + log": [], "atom counts": []}
     for n in sorted(cfg.train_sizes):
-        train = cfg.n_test + np.arange(n)
+        train = np.array([row_of[int(p)] for p in train_positions[n]])
+        used.update(train.tolist())
         train = train[ok[train]]
         design = log_design(features, counts, 1e-6 * np.abs(features[train]).mean(0) + 1e-30)
         fits = {"scattering": fit_ridge(features[train], target[train], features[test], cfg.alphas, cfg.cv_folds, cfg.seed),
@@ -177,7 +213,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     mae = {name: float(np.abs(err).mean()) for name, err in largest.items()}
     rmse = {name: float(np.sqrt(np.mean(err**2))) for name, err in largest.items()}
     best = min(mae, key=mae.get)
-    n_skipped = int((~ok[:needed]).sum())
+    n_skipped = int((~ok[sorted(used)]).sum())
     metrics = dict(test_mae_kcal_mol=mae["scattering"], test_rmse_kcal_mol=rmse["scattering"],
                    test_mae_kcal_mol_log=mae["scattering + log"], test_rmse_kcal_mol_log=rmse["scattering + log"],
                    best_test_mae_kcal_mol=mae[best], n_train=float(len(train)), n_test=float(len(test)),

@@ -42,7 +42,9 @@ def balanced_subsets(labels: np.ndarray, sizes: tuple[int, ...], seed: int) -> d
 def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], data: dict[str, torch.Tensor],
                   runs: list[tuple[int, int]], settings: Callable[[str, int, int], TrainSettings], checkpoints: Path,
                   identity: dict, progress: Progress) -> dict[tuple[str, int, int], dict]:
-    """Train every model on every (training size n, seed) of ``runs``; return test accuracy and times.
+    """Train every model on every (training size n, seed) of ``runs``; return test accuracy, times and
+    the per-epoch history of :func:`scatlab.learning.training.train` (loss, training accuracy, lr; the
+    one the run's checkpoint holds).
 
     ``data`` holds x_train (N, C, M, N), y_train, x_test, y_test; the subset of size n for a seed is
     :func:`balanced_subsets` (labels, (n,), seed). ``settings(model, n, seed)`` gives the optimization;
@@ -61,7 +63,7 @@ def train_regimes(build: Callable[[str], nn.Module], models: tuple[str, ...], da
                             identity={**identity, "model": model_name, "n": n,
                                       "images": list(data["x_train"].shape[1:])}, progress=progress)
             out[model_name, n, seed] = {"test_accuracy": evaluate(model, data["x_test"], data["y_test"]),
-                                        "train_accuracy": history[-1]["train_accuracy"],
+                                        "train_accuracy": history[-1]["train_accuracy"], "history": history,
                                         "seconds": time.perf_counter() - start,
                                         "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad)}
     return out
