@@ -139,6 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     options = json.loads(args.options)
+    commit = git_commit()  # of the code imported now (the tree may change during the run)
     names = [n for n in SELECTION + REPORT if ("selection" if n in SELECTION else "report") in args.halves]
     data = crops(names, args.per_image, args.seed, args.raw)
     start = time.perf_counter()
@@ -166,12 +167,13 @@ def main(argv: list[str] | None = None) -> int:
                   f"{100 * c['q3']:.2f}) {100 * c['max']:.2f} % | {100 * s['converged_1pct']:.0f} % | "
                   f"{100 * g['median']:.1f} % ({100 * g['q1']:.1f}-{100 * g['q3']:.1f}) | {100 * h['median']:.1f} % | "
                   f"{s['evaluations']['median']:.0f} |")
-    print(f"\nscatlab {scatlab.__file__}, commit {git_commit()}, {seconds:.0f} s")
+    print(f"\nscatlab {scatlab.__file__}, commit {commit}, {seconds:.0f} s")
     if args.json:
         atomic_write_json(args.json, {"command": " ".join(["python"] + (sys.argv if argv is None else [
                                       "benchmarks/inversion.py"] + argv)), "label": args.label,
-                                      "commit": git_commit(), "scatlab": scatlab.__file__, "date": now(),
-                                      "machine": machine(), "threads": args.threads, "jobs": args.jobs, "seconds": seconds,
+                                      "commit": commit, "scatlab": scatlab.__file__, "date": now(),
+                                      "machine": machine(), "threads": args.threads, "jobs": args.jobs,
+                                      "seconds": seconds,
                                       "options": options, "raw": args.raw, "seed": args.seed,
                                       "measure": "coefficient error ||S(x_hat) - S(x)|| / ||S(x)||; signal error"
                                       " ||x_hat - x|| / ||x|| (plain) and min over sign and circular shifts",
