@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BEGIN = "<!-- generated from benchmarks/{name} -->"
 END = "<!-- end of generated table -->"
-REGION = re.compile(r"<!-- generated from benchmarks/(?P<name>[\w.-]+\.json) -->\n.*?\n<!-- end of generated table -->",
-                    re.DOTALL)
+REGION = re.compile(r"<!-- generated from benchmarks/(?P<name>[\w.-]+\.json) -->\n(?:.*?\n)??"
+                    r"<!-- end of generated table -->", re.DOTALL)
 
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
@@ -110,6 +110,19 @@ def store(record: dict) -> str:
                             _num(r["files_per_s"] / r["transform_files_per_s"], ".2f")] for r in record["rows"]])
 
 
+def inversion(record: dict) -> str:
+    """``inversion.py``: inversion of real crops from their scattering, distribution per setting."""
+    header = ["crops", "J", "padding", "coefficient error median (quartiles)", "max", "below 1 %",
+              "signal error median (best shift)"]
+    rows = []
+    for r in record["summary"]:
+        c, sig = r["coef_error"], r["signal_error_shift"]
+        rows.append([f"{r['half']} ({c['n']})", r["J"], r["padding"],
+                     f"{100 * c['median']:.2f} % ({100 * c['q1']:.2f}-{100 * c['q3']:.2f})", f"{100 * c['max']:.1f} %",
+                     f"{100 * r['converged_1pct']:.0f} %", f"{100 * sig['median']:.1f} %"])
+    return _table(header, rows)
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "results.json": core,
     "harmonic3d.json": harmonic3d,
@@ -119,6 +132,8 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "refactor_ab.json": versions,
     "threads.json": threads,
     "store.json": store,
+    "inversion_before.json": inversion,
+    "inversion.json": inversion,
 }
 """The renderer of each benchmark file, by file name in ``benchmarks/``."""
 
@@ -131,7 +146,8 @@ def provenance(record: dict) -> str:
     threads_used = machine.get("threads", machine.get("torch_threads", "?"))
     load = record.get("load_average")
     load_text = f", load average {load[0]:.2f} before / {load[1]:.2f} after" if load else ""
-    return (f"`{record.get('command', 'command not recorded')}` (commit {commit}, {date}, {threads_used} threads"
+    plural = "" if threads_used == 1 else "s"
+    return (f"`{record.get('command', 'command not recorded')}` (commit {commit}, {date}, {threads_used} thread{plural}"
             f"{load_text})")
 
 

@@ -46,6 +46,15 @@ def test_check_names_a_stale_table(tmp_path):
     assert stale.read_text() == text
 
 
+def test_an_empty_region_is_filled_without_swallowing_the_next_one():
+    tables = _tables()
+    text = ("<!-- generated from benchmarks/refactor_ab.json -->\n<!-- end of generated table -->\nprose\n"
+            "<!-- generated from benchmarks/inversion.json -->\n<!-- end of generated table -->\n")
+    fresh = tables.regenerate(text)
+    assert "\nprose\n" in fresh and fresh.count("<!-- end of generated table -->") == 2
+    assert "| 2d-J2-L8-32x32-b256 |" in fresh and "| report (12) |" in fresh
+
+
 def test_a_benchmark_script_writes_what_its_renderer_reads(tmp_path):
     out = tmp_path / "rototranslation.json"
     done = subprocess.run([sys.executable, "benchmarks/bench_rototranslation.py", "--configs", "patch-64-J3",
