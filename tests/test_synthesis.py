@@ -358,6 +358,7 @@ def test_textures_experiment_quick_run(tmp_path):
     assert len(result.selections) == 1 and result.selections[0].grid == [False, True]
     assert result.selections[0].chosen == (result.selections[0].scores[1] < result.selections[0].scores[0])
     assert m["verdict_pairs"] == len(cfg.images) * len(textures.STATISTICS)
+    assert 0 <= m["other_model_within_natural"] <= m["verdict_pairs"]  # the model not selected, scored alike
     assert m["selection_immunohistochemistry_order2_l2_energy_ratio"] == pytest.approx(1.0, abs=0.02)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in m.values())
     for name in cfg.images:
