@@ -11,8 +11,9 @@ from scipy.io import wavfile
 
 import scatlab
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
-from scatlab.synthesis import (first_order_transform, gaussian_model, invert, relative_error,
-                               scattering_moments, signal_error, synthesize)
+from scatlab.synthesis import (first_order_transform, gaussian_model, invert, n_moments, relative_error,
+                               scattering_moments, second_order_moments, signal_error, synthesize)
+from scatlab.synthesis.moments import SECOND
 from scatlab.synthesis import statistics
 from scatlab.synthesis.start import noise_level
 
@@ -64,6 +65,50 @@ def test_moments_refuse_undefined_values():
         scattering_moments(torch.zeros(8, 8), S)
 
 
+def test_second_order_moments_of_a_sinusoid_and_of_white_noise():
+    N, k0 = 512, 40
+    S = scatlab.Scattering1D(N, J=4, Q=4, padding="periodic", normalize="resolution").double()
+    x = torch.cos(2 * torch.pi * k0 * torch.arange(N, dtype=torch.float64) / N)
+    s = second_order_moments(x, S)
+    psi, _ = S.filters_fourier()  # periodic: the wavelets on the signal's own DFT grid
+    # |x * psi|^2 = |psi(k0)/2 e^{i..} + psi(-k0)/2 e^{-i..}|^2 averages to (psi(k0)^2 + psi(-k0)^2) / 4
+    np.testing.assert_allclose(s[:-1].numpy(), np.sqrt((psi[:, k0] ** 2 + psi[:, -k0] ** 2) / 4), rtol=1e-9,
+                               atol=1e-12)
+    assert float(s[-1]) == pytest.approx(0.5**0.5, rel=1e-12)  # the standard deviation of a cosine
+    # analytic wavelets see one exponential: |x * psi| is constant, so its L1 and L2 means agree
+    first = S.meta.select(order=1)
+    np.testing.assert_allclose(scattering_moments(x, S)[first].numpy(), s[:-1].numpy(), rtol=1e-6, atol=1e-12)
+    # white noise of variance v: E s(lambda)^2 = v mean_k |psi(k)|^2 (40 draws: the coarsest bands within 6 %)
+    S2 = scatlab.Scattering2D((64, 64), J=3, L=4, padding="periodic").double()
+    w = 3 * torch.randn(40, 64, 64, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    s2 = (second_order_moments(w, S2) ** 2).mean(0)
+    psi2, _ = S2.filters_fourier()
+    np.testing.assert_allclose(s2[:-1].numpy(), 9 * (psi2.reshape(12, -1) ** 2).mean(1), rtol=0.1)
+    assert float(s2[-1]) == pytest.approx(9, rel=0.02)
+    # Jensen: the L1 mean of a band is at most its RMS
+    y = standardized(crop("brick", 0, 0, 64)).double()
+    m1 = scattering_moments(y, S2)[S2.meta.select(order=1)]
+    assert bool((m1 <= second_order_moments(y, S2)[:-1] * (1 + 1e-3)).all())
+
+
+def test_moments_with_second_moments_shape_normalization_and_gradient():
+    S = scatlab.Scattering2D((16, 16), J=2, L=2, padding="periodic").double()
+    x = torch.randn(16, 16, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    full = scattering_moments(x, S, second_moments=True)
+    assert full.shape == (n_moments(S, True),) == (len(S.meta) + 2 * 2 + 1,)
+    torch.testing.assert_close(full[: len(S.meta)], scattering_moments(x, S))
+    torch.testing.assert_close(full[len(S.meta):], second_order_moments(x, S))
+    normalized = scattering_moments(x, S, second_moments=True, normalize=True)
+    torch.testing.assert_close(normalized[-1], torch.tensor(1.0, dtype=torch.float64))  # sigma / sigma
+    torch.testing.assert_close(scattering_moments(5 * x, S, second_moments=True, normalize=True)[1:], normalized[1:])
+    torch.testing.assert_close(scattering_moments(x, S, second_moments=True, log=True)[len(S.meta):],
+                               full[len(S.meta):].log())
+    assert torch.autograd.gradcheck(lambda z: second_order_moments(z, S), (x.clone().requires_grad_(True),))
+    S1 = scatlab.Scattering1D(64, J=3, Q=2, padding="periodic").double()
+    z = torch.randn(64, dtype=torch.float64, generator=torch.Generator().manual_seed(2), requires_grad=True)
+    assert torch.autograd.gradcheck(lambda v: second_order_moments(v, S1), (z,))
+
+
 # ---------------------------------------------------------------------------------- baselines
 
 
@@ -102,12 +147,29 @@ def test_synthesis_of_a_real_texture_reaches_one_percent():
     assert (result.history[0] > 0.3).all()  # white noise starts far away
     best = np.minimum.accumulate(result.history.max(axis=1))
     assert best[-1] < best[len(best) // 4] < best[0]
-    np.testing.assert_allclose(relative_error(scattering_moments(result.samples, S), result.target).numpy(),
-                               result.rel_error, rtol=1e-3)
+    moments = scattering_moments(result.samples, S, second_moments=result.target.shape[-1] > len(S.meta))
+    np.testing.assert_allclose(relative_error(moments, result.target).numpy(), result.rel_error, rtol=1e-3)
     assert result.order_errors[2].max() < 5e-2
     # the start is white noise with the reference's mean and variance; the samples differ from x and each other
     assert rel_err(result.samples[0], x) > 0.5 and rel_err(result.samples[0], result.samples[1]) > 0.5
     assert float(result.samples.std()) == pytest.approx(1.0, rel=0.3)
+
+
+def test_synthesis_with_second_moments_keeps_the_energy():
+    x = standardized(crop("gravel", 0, 0, 64))
+    S = scatlab.Scattering2D((64, 64), J=3, L=8, padding="periodic")
+    with_l2 = synthesize(x, S, steps=200, tol=1e-3, second_moments=True, progress=False)
+    assert with_l2.target.shape == (n_moments(S, True),) and SECOND in with_l2.order_errors
+    assert with_l2.rel_error[0] < 1e-2
+    assert statistics.energy_ratio(with_l2.samples[0].numpy(), x.numpy()) == pytest.approx(1.0, abs=0.02)
+    # from a moment vector with the second moments: the start takes their standard deviation
+    assert noise_level(with_l2.target, S) == pytest.approx((float(with_l2.target[0]), 1.0), abs=1e-6)
+    without = synthesize(scattering_moments(x, S), S, steps=5, progress=False)  # length C: inferred, no L2
+    assert without.target.shape == (len(S.meta),) and SECOND not in without.order_errors
+    with pytest.raises(ShapeError, match="second_moments=True"):
+        synthesize(scattering_moments(x, S), S, second_moments=True, steps=5, progress=False)
+    with pytest.raises(InvalidParameterError, match="second_moments"):
+        synthesize(x, S, second_moments="yes", progress=False)
 
 
 def test_synthesis_from_moments_and_with_adam():
@@ -226,9 +288,19 @@ def test_held_out_statistics_vanish_on_the_original():
         assert function(x, x) == pytest.approx(0.0, abs=1e-9)
         assert function(crop("gravel", 200, 200, 64), x) > 1e-3
     assert statistics.spectrum_distance(gaussian_model(x, 3), x) < 1e-6
+    assert statistics.energy_ratio(gaussian_model(x, 3), x) == pytest.approx(1.0, rel=1e-9)  # same |x^|
     assert statistics.kurtoses(np.random.default_rng(0).standard_normal((256, 256))).mean() == pytest.approx(3, abs=0.1)
     with pytest.raises(ShapeError):
         statistics.network_distance(x[:32, :32], x[:32, :32])
+
+
+def test_energy_statistic_known_answers():
+    x = crop("brick", 0, 0, 64)
+    assert statistics.energy_ratio(2 * x + 7, x) == pytest.approx(4.0, rel=1e-12)  # the mean does not count
+    assert statistics.energy_distance(2 * x, x) == pytest.approx(math.log(4), rel=1e-12)
+    assert statistics.energy_distance(x / 2, x) == pytest.approx(math.log(4), rel=1e-12)  # symmetric
+    assert statistics.energy_distance(0.6 * x, x) == pytest.approx(abs(math.log(0.36)), rel=1e-12)
+    assert statistics.energy_distance(np.zeros_like(x), x) == math.inf
 
 
 # ------------------------------------------------------------------------------------ command
@@ -256,7 +328,8 @@ def test_command_writes_a_png_and_an_npy(grass_png, tmp_path, capsys):
         pixels = np.asarray(image, dtype=np.float64) / 255
     reference = crop("grass", 100, 100, 40, 36)
     assert pixels.mean() == pytest.approx(reference.mean(), abs=0.03)
-    assert "relative moment error" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "relative moment error" in printed and "energy kept" in printed and "second moments matched" in printed
     npy = tmp_path / "out.npy"
     assert run_command(grass_png, "-o", npy, "--J", "3", "--order", "1", "--steps", "30") == 0
     assert np.load(npy).shape == (40, 32) and np.load(npy).dtype == np.float32  # cropped to multiples of 8
@@ -317,6 +390,7 @@ def test_command_refuses_bad_input(tmp_path, grass_png, case, error, match):
 
 def test_textures_experiment_quick_run(tmp_path):
     from scatlab.experiments import textures
+    from scatlab.experiments._contract import VERDICTS
     from scatlab.reproduce.records import checked
     from scatlab.runtime import no_progress
 
@@ -327,14 +401,21 @@ def test_textures_experiment_quick_run(tmp_path):
         cfg = dataclasses.replace(cfg, audio=(str(FSDD_DIR / "recordings" / "0_jackson_0.wav"),))
     result = textures.run(cfg, tmp_path, no_progress)
     m = result.metrics
+    assert len(result.verdicts) == 3 and all(v.verdict in VERDICTS for v in result.verdicts)
+    assert len(result.selections) == 1 and result.selections[0].grid == [False, True]
+    assert result.selections[0].chosen == (result.selections[0].scores[1] < result.selections[0].scores[0])
+    assert m["verdict_pairs"] == len(cfg.images) * len(textures.STATISTICS)
+    assert 0 <= m["other_model_within_natural"] <= m["verdict_pairs"]  # the model not selected, scored alike
+    assert m["selection_immunohistochemistry_order2_l2_energy_ratio"] == pytest.approx(1.0, abs=0.02)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in m.values())
     for name in cfg.images:
         assert m[f"{name}_order2_moment_rel_error"] <= 1e-2
         assert m[f"{name}_order2_kurtosis"] < m[f"{name}_gaussian_kurtosis"]
         assert m[f"{name}_gaussian_spectrum_db"] < 1e-6
         assert m[f"{name}_order1_moment_rel_error_order2"] > 5 * m[f"{name}_order2_moment_rel_error_order2"]
-        for method in ("gaussian", "order1", "order2", "other_crop"):
-            for key in ("hist_w1", "spectrum_db", "network", "kurtosis", "moment_rel_error"):
+        assert m[f"{name}_order2_l2_energy_ratio"] == pytest.approx(1.0, abs=0.02)
+        for method in ("gaussian", "order1", "order2", "order2_l2", "other_crop"):
+            for key in ("energy", "energy_ratio", "hist_w1", "spectrum_db", "network", "kurtosis", "moment_rel_error"):
                 assert f"{name}_{method}_{key}" in m
     for name in result.figures:
         assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -343,3 +424,34 @@ def test_textures_experiment_quick_run(tmp_path):
         rate, _ = wavfile.read(tmp_path / "0_jackson_0_order2.wav")
         assert rate == 8000
     json.dumps(checked(result, tmp_path))  # what run_experiment writes in results.json
+
+
+def test_textures_verdict_rules_on_hand_made_numbers():
+    from scatlab.experiments.textures import claim_verdict, compare, energy_verdict, variability_verdict
+
+    assert compare(0.5, 1.0, 0.2) == "better" and compare(1.5, 1.0, 0.2) == "worse"
+    assert compare(1.1, 1.0, 0.2) == "on par" and compare(0.9, 1.0, 0.2) == "on par"
+    both_better = {"gaussian": ["better"] * 3 + ["on par"] * 2, "order1": ["better"] * 4 + ["on par"]}
+    assert claim_verdict(both_better) == "holds"
+    one_worse = {"gaussian": ["better"] * 4 + ["worse"], "order1": ["better"] * 5}
+    assert claim_verdict(one_worse) == "partially"  # not 'holds' against the Gaussian model
+    few_better = {"gaussian": ["better", "on par", "on par", "on par"], "order1": ["better"] * 4}
+    assert claim_verdict(few_better) == "partially"  # better on less than half the pairs
+    worse = {"gaussian": ["worse", "worse", "better", "on par"], "order1": ["on par"] * 4}
+    assert claim_verdict(worse) == "does not hold"  # better <= worse against both baselines
+    assert variability_verdict([True] * 4) == "holds"
+    assert variability_verdict([True, True, False, False]) == "partially"
+    assert variability_verdict([True, False, False]) == "does not hold"
+    assert energy_verdict([0.98, 1.03], 0.05) == "holds"
+    assert energy_verdict([0.98, 0.36], 0.05) == "partially"
+    assert energy_verdict([0.58, 0.36], 0.05) == "does not hold"
+
+
+def test_textures_config_refuses_a_selection_image_among_the_test_images(tmp_path):
+    from scatlab.experiments import textures
+    from scatlab.runtime import no_progress
+
+    with pytest.raises(InvalidParameterError, match="selection_image"):
+        textures.run(textures.Config(images=("brick",), selection_image="brick"), tmp_path, no_progress)
+    with pytest.raises(InvalidParameterError, match="second_moments"):
+        textures.run(textures.Config(second_moments="yes"), tmp_path, no_progress)

@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     synthesize.add_argument("--tol", type=float, default=1e-3, help="target relative moment error (default 1e-3)")
     synthesize.add_argument("--method", choices=("lbfgs", "adam"), default="lbfgs")
     synthesize.add_argument("--seed", type=int, default=0)
+    synthesize.add_argument("--second-moments", action=argparse.BooleanOptionalAction, default=None,
+                            help="also match the band energies and the variance (L2 moments); default: the"
+                                 " library's choice, measured by the textures experiment")
 
     from .commands.bench import CONFIGS
 
@@ -228,11 +231,13 @@ def _synthesize(args: argparse.Namespace) -> int:
     from .commands.synthesize import synthesize_file
 
     report = synthesize_file(args.input, args.output, order=args.order, J=args.J, L=args.L, Q=args.Q,
-                             steps=args.steps, tol=args.tol, method=args.method, seed=args.seed)
+                             steps=args.steps, tol=args.tol, method=args.method, seed=args.seed,
+                             second_moments=args.second_moments)
     status = "" if report.converged else f" (did not reach --tol {args.tol:g}: raise --steps)"
     print(f"wrote {report.output}: order-{report.order} synthesis of shape {report.shape} (J={report.J}), relative"
           f" moment error {report.rel_error:.2e} after {report.evaluations} evaluations in {report.seconds:.1f} s"
-          f"{status}")
+          f"{status}; energy kept {report.energy_kept:.1%} (variance of the output / the input's;"
+          f" second moments {'matched' if report.second_moments else 'not matched'})")
     return 0
 
 

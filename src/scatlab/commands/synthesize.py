@@ -3,7 +3,9 @@
 The input (PNG, JPEG, ... or a 2D ``.npy`` image; a WAV or 1D ``.npy`` signal) is centrally
 cropped to a multiple of 2**J samples per axis, standardized, synthesized from white noise by
 :func:`scatlab.synthesis.synthesize` with a periodic scattering transform, and mapped back to the
-input's mean and standard deviation. The output kind follows its extension: ``.png`` (8-bit grey,
+input's mean and standard deviation. ``energy_kept`` reports the variance of the synthesis over the
+input's (before clipping): first-order moments are L1 norms and do not fix it; ``second_moments``
+(default :data:`scatlab.synthesis.SECOND_MOMENTS`) also matches the band energies and the variance. The output kind follows its extension: ``.png`` (8-bit grey,
 clipped to [0, 1]), ``.wav`` (16-bit PCM at the input's rate, clipped to [-1, 1]) or ``.npy``
 (float32, unclipped); it is written atomically, so an existing file is replaced whole or not at all.
 """
@@ -22,7 +24,7 @@ from ..errors import DataError, InvalidParameterError, ShapeError
 from ..io.atomic import atomic_write
 from ..datasets.files import read_signal
 from ..nn import Scattering1D, Scattering2D
-from ..synthesis import first_order_transform, synthesize
+from ..synthesis import SECOND_MOMENTS, first_order_transform, synthesize
 
 __all__ = ["OUTPUT_SUFFIXES", "SynthesisReport", "synthesize_file"]
 
@@ -41,16 +43,18 @@ class SynthesisReport:
     evaluations: int
     seconds: float
     converged: bool
+    energy_kept: float
+    second_moments: bool
 
 
 def synthesize_file(input: str | os.PathLike, output: str | os.PathLike, *, order: int = 2, J: int | None = None,
                     L: int = 8, Q: int = 8, steps: int = 500, tol: float = 1e-3, method: str = "lbfgs",
-                    seed: int = 0, progress: bool = True) -> SynthesisReport:
+                    seed: int = 0, second_moments: bool | None = None, progress: bool = True) -> SynthesisReport:
     """Synthesize ``output`` from the scattering moments (orders up to ``order``) of ``input``.
 
     ``J`` defaults to min(5, log2(side) - 3) for images and min(8, log2(length) - 2) for audio;
     ``L`` (images) and ``Q`` (audio) as in the transforms; ``steps``, ``tol``, ``method`` and
-    ``seed`` as in :func:`scatlab.synthesis.synthesize`. User errors raise scatlab's errors before
+    ``seed`` and ``second_moments`` as in :func:`scatlab.synthesis.synthesize`. User errors raise scatlab's errors before
     any work when they can.
     """
     output = Path(output)
@@ -66,11 +70,12 @@ def synthesize_file(input: str | os.PathLike, output: str | os.PathLike, *, orde
     if order == 1:
         S = first_order_transform(S)
     result = synthesize(torch.from_numpy((signal - mean) / std).float(), S, steps=steps, tol=tol, method=method,
-                        seed=seed, progress=progress)
+                        seed=seed, second_moments=second_moments, progress=progress)
     sample = result.samples[0].double().numpy() * std + mean
     _write(output, sample, rate)
     return SynthesisReport(output, sample.shape, J, order, float(result.rel_error[0]), result.evaluations,
-                           result.seconds, bool(result.converged))
+                           result.seconds, bool(result.converged), float(sample.var() / signal.var()),
+                           SECOND_MOMENTS if second_moments is None else bool(second_moments))
 
 
 def _default_J(shape: tuple[int, ...]) -> int:

@@ -10,7 +10,8 @@ Gaussian Z), and the wavelets nearly tile the frequencies, so
 with :math:`u_1` the order-1 moments of one unit-variance white noise: exact for white noise,
 close for Gaussian processes of any spectrum, lower for sparse signals (whose
 :math:`E|x\star\psi|` is smaller for the same energy) and for signals with much energy below the
-coarsest wavelet (in the band of :math:`\phi_J`, which the moments do not see).
+coarsest wavelet (in the band of :math:`\phi_J`, which the moments do not see). Moments with
+second-order moments (``second_moments=True``) end with the standard deviation itself, which is used.
 """
 from __future__ import annotations
 
@@ -25,11 +26,14 @@ def noise_level(moments: torch.Tensor, S: torch.nn.Module, *, log: bool = False,
                 seed: int = 0) -> tuple[float, float]:
     """(mean, standard deviation) of the white noise whose moments are closest to ``moments`` (C,).
 
-    Normalized moments carry no scale: the standard deviation is then 1.
+    Normalized moments carry no scale: the standard deviation is then 1. Moments longer than
+    ``len(S.meta)`` hold the second-order moments, whose last entry is the standard deviation.
     """
     mean = float(moments[S.meta.select(order=0)].mean())
     if normalize:
         return mean, 1.0
+    if moments.shape[-1] > len(S.meta):
+        return mean, float(moments[-1].exp() if log else moments[-1])
     first = torch.as_tensor(S.meta.select(order=1), device=moments.device)
     m1 = moments[first].exp() if log else moments[first]
     unit = scattering_moments(white_noise(S, 1, 0.0, 1.0, seed=seed, like=moments)[0], S)[first]

@@ -1,6 +1,10 @@
 r"""Held-out statistics: how a synthesis differs from the original in what it did not fit.
 
-Four distances between a signal x and a reference y (1D or 2D numpy arrays of one shape):
+Five distances between a signal x and a reference y (1D or 2D numpy arrays of one shape):
+
+- :func:`energy_distance`: :math:`|\log(\sigma^2(x) / \sigma^2(y))|`, the log of the energy
+  (variance) ratio :func:`energy_ratio`: a synthesis that keeps 36 % of the energy is at
+  :math:`|\log 0.36| = 1.02`;
 
 - :func:`histogram_distance`: Wasserstein-1 distance between the value distributions, in units
   of the reference's standard deviation, :math:`W_1(P_x, P_y) / \sigma(y)`;
@@ -26,7 +30,8 @@ import torch.nn.functional as F
 
 from ..errors import DataError, ShapeError
 
-__all__ = ["histogram_distance", "spectrum_distance", "power_spectrum", "network_distance", "network_features",
+__all__ = ["energy_ratio", "energy_distance", "histogram_distance", "spectrum_distance", "power_spectrum",
+           "network_distance", "network_features",
            "kurtosis_distance", "kurtoses"]
 
 NETWORK_CHANNELS = (16, 32, 64)  # output channels of the three blocks of the random network
@@ -36,6 +41,18 @@ KURTOSIS_FILTERS = 16  # random zero-mean filters per scale
 KURTOSIS_SCALES = 4  # the signal is average-pooled by 2 between scales
 SPECTRUM_BANDS_1D = 128  # equal-width frequency bands of the 1D power spectrum
 MIN_SIDE = {1: 256, 2: 64}  # shortest side the network and the kurtosis scales fit in
+
+
+def energy_ratio(x: np.ndarray, reference: np.ndarray) -> float:
+    r""":math:`\sigma^2(x) / \sigma^2(y)`: the fraction of the reference's energy (variance, mean removed) x keeps."""
+    x, y = _pair(x, reference)
+    return float(x.var() / y.var())
+
+
+def energy_distance(x: np.ndarray, reference: np.ndarray) -> float:
+    r""":math:`|\log(\sigma^2(x) / \sigma^2(y))|`: 0 when the energies agree, symmetric in the ratio and its inverse."""
+    ratio = energy_ratio(x, reference)
+    return float(abs(np.log(ratio))) if ratio > 0 else float("inf")
 
 
 def histogram_distance(x: np.ndarray, reference: np.ndarray) -> float:
