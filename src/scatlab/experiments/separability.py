@@ -45,7 +45,8 @@ every representation (:mod:`scatlab.theory.separation`; layer outputs recorded b
   :math:`= \mathrm{tr}(\Sigma_W\Sigma_B^+)/K`, the ratio :math:`\mathrm{tr}\,\Sigma_W/\mathrm{tr}\,\Sigma_B`,
   the class-mean separation :math:`\|\mu_k - \mu_l\| / \sqrt{(\mathrm{tr}\,\Sigma_k + \mathrm{tr}\,\Sigma_l)/2}`
   (smallest and mean over pairs), and the effective dimensions (participation ratios) of the
-  within-class and of the total covariance;
+  within-class and of the total covariance; NC1 also on the probe's training images (where Papyan
+  et al. measure it; reported, not judged);
 - for the i-RevNet: the largest relative error :math:`\|\Phi_k^{-1}(\Phi_k(x)) - x\|/\|x\|` of the
   reconstruction from each layer k, in float32, on ``n_inverse`` test images.
 
@@ -122,6 +123,7 @@ MEASURES = {  # key: (label, log scale in the figure)
 SPEARMAN = 0.8  # smallest rank correlation between depth and a measure for "progressively"
 LEARNED = 10.0  # points above chance below which a network did not learn (its claim is not tested)
 INVERSE_BOUND = 1e-5  # largest relative reconstruction error (float32) of an exact inverse
+COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,23 +131,23 @@ class Config:
     """Parameters of the separability experiment; the defaults are the full run."""
 
     data_dir: str = "/usr/share/datasets/fashion-mnist"  # Fashion-MNIST/MNIST IDX files or CIFAR-10 python batches
-    n_train: int = 10000  # class-balanced training images of the networks
-    n_validation: int = 2000  # class-balanced held-out training images: learning rates, probe penalties
+    n_train: int = 5000  # class-balanced training images of the networks
+    n_validation: int = 1000  # class-balanced held-out training images: learning rates, probe penalties
     n_test: int = 2000  # first test images: every measure, scored once
-    n_probe: int = 2000  # class-balanced training images (of the n_train) fitting the probes and the class means
+    n_probe: int = 1000  # class-balanced training images (of the n_train) fitting the probes and the class means
     models: tuple[str, ...] = MODELS  # representations measured (names of MODELS)
     layers: tuple[int, ...] = ()  # layer indices measured in every representation (0: pixels); () = all
-    cnn_widths: tuple[int, ...] = (32, 64, 128, 256)  # PlainCNN channels (the first at stride 1, then stride 2)
-    collapse_widths: tuple[int, ...] = (64, 128, 256)  # phase-collapse / soft-threshold widths (maps 14, 7, 4)
+    cnn_widths: tuple[int, ...] = (16, 32, 64, 128)  # PlainCNN channels (the first at stride 1, then stride 2)
+    collapse_widths: tuple[int, ...] = (32, 64, 128)  # phase-collapse / soft-threshold widths (maps 14, 7, 4)
     L: int = 8  # orientations of the phase-collapse filters and of the scattering
     irevnet_stages: tuple[int, ...] = (2, 2)  # i-RevNet coupling blocks per stage (28 x 28 allows two stages)
     irevnet_width: int = 16  # channels inside the i-RevNet's residual functions (first stage)
     scattering_J: tuple[int, ...] = (1, 2, 3)  # scales of the scattering layers, one layer each
-    epochs: int = 10  # training epochs of every network (a fixed budget, the same for all)
+    epochs: int = 8  # training epochs of every network (a fixed budget, the same for all)
     batch_size: int = 128  # SGD batch size
     lr_grid: tuple[tuple[str, tuple[float, ...]], ...] = (  # learning rates tried per network (validation accuracy)
-        ("cnn", (0.05, 0.02, 0.01)), ("phase-collapse", (0.01, 0.005, 0.002)),
-        ("soft-threshold", (0.01, 0.005, 0.002)), ("irevnet-injective", (0.1, 0.03)))
+        ("cnn", (0.1, 0.03)), ("phase-collapse", (0.01, 0.005)), ("soft-threshold", (0.01, 0.005)),
+        ("irevnet-injective", (0.1, 0.03)))
     weight_decay: float = 5e-4  # L2 penalty of the training
     probe_Cs: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0)  # inverse penalties of the probe (validation)
     probe_max_iter: int = 300  # lbfgs iterations per probe fit
@@ -158,7 +160,7 @@ class Config:
         """1,000 training images, 3 epochs, narrower networks, two learning rates each, probes on 500 images."""
         return cls(n_train=1000, n_validation=500, n_test=1000, n_probe=500, cnn_widths=(8, 16, 32, 64),
                    collapse_widths=(16, 32, 64), irevnet_stages=(1, 1), epochs=3, batch_size=50,
-                   lr_grid=(("cnn", (0.03, 0.01)), ("phase-collapse", (0.01, 0.003)),
+                   lr_grid=(("cnn", (0.1, 0.03)), ("phase-collapse", (0.01, 0.003)),
                             ("soft-threshold", (0.01, 0.003)), ("irevnet-injective", (0.1, 0.03))),
                    probe_Cs=(1.0, 10.0, 100.0, 1000.0), probe_max_iter=200, n_inverse=200)
 
@@ -325,6 +327,7 @@ def _measure(name: str, model, cfg: Config, splits: dict, layer: int) -> dict:
         "probe_scores": probe.scores,
         "ncm": sep.nearest_class_mean_accuracy(h["probe"], y["probe"], h["test"], y["test"]),
         "nc1": sep.nc1(h["test"], y["test"]),
+        "nc1_train": sep.nc1(h["probe"], y["probe"]),
         "ratio": stats.within_trace / stats.between_trace if stats.between_trace > 0 else math.inf,
         "within_share": stats.within_trace / (stats.within_trace + stats.between_trace),
         "separation_mean": separation.mean, "separation_min": separation.min,
@@ -511,7 +514,7 @@ def _metrics(runs: dict, measures: dict, inversion: dict) -> dict[str, float]:
         metrics[f"parameters_{_key(name)}"] = float(r["parameters"])
     for name, per_layer in measures.items():
         for k, m in per_layer.items():
-            for measure in (*MEASURES, "within_share", "probe_C", "features"):
+            for measure in (*MEASURES, "nc1_train", "within_share", "probe_C", "features"):
                 value = float(m[measure])
                 if math.isfinite(value):  # an exactly collapsed layer has an infinite separation: left out
                     metrics[f"{_key(name)}_layer{k}_{measure}"] = value
@@ -529,13 +532,13 @@ def _tables(cfg: Config, runs: dict, measures: dict, inversion: dict) -> list:
     for name, per_layer in measures.items():
         for k, m in per_layer.items():
             rows.append([name, k, m["features"], f"{m['probe']:.1f}", f"{m['probe_C']:g}", f"{m['ncm']:.1f}",
-                         f"{m['nc1']:.3g}", f"{m['ratio']:.3g}", f"{m['separation_min']:.3g}",
+                         f"{m['nc1']:.3g}", f"{m['nc1_train']:.3g}", f"{m['ratio']:.3g}", f"{m['separation_min']:.3g}",
                          f"{m['separation_mean']:.3g}", f"{m['dimension_within']:.1f}", f"{m['dimension_total']:.1f}",
                          f"{inversion[k]:.1e}" if name == "irevnet-injective" and k in inversion else ""])
     layers = (f"Per layer (0: pixels), measured on {cfg.n_test} test images; probes and class means fitted on"
               f" {cfg.n_probe} training images",
               ["representation", "layer", "features", "probe accuracy (%)", "probe C (chosen)", "NCM accuracy (%)",
-               "NC1", "tr Σ_W / tr Σ_B", "separation (hardest pair)", "separation (mean)", "eff. dim. Σ_W",
+               "NC1", "NC1 (probe's training images)", "tr Σ_W / tr Σ_B", "separation (hardest pair)", "separation (mean)", "eff. dim. Σ_W",
                "eff. dim. Σ_T", "reconstruction error (float32)"], rows)
     return [training, layers]
 
@@ -568,16 +571,21 @@ def _figure(rows: int, cols: int, width: float, height: float):
 def _plot_measures(measures: dict, out_dir: Path) -> str:
     fig, axes = _figure(2, 4, 19, 8)
     for ax, (measure, (label, log)) in zip(axes.flat, MEASURES.items()):
-        for name in measures:
+        for color, name in zip(COLORS, measures):
             layers, values = _series(measures, name, measure)
             finite = np.isfinite(values) & ((values > 0) if log else True)
-            ax.plot(layers[finite], values[finite], marker="o", label=name)
+            ax.plot(layers[finite], values[finite], marker="o", color=color, label=name)
+            if measure == "nc1":  # Papyan et al. measure it on the training images: dashed
+                layers, values = _series(measures, name, "nc1_train")
+                finite = np.isfinite(values) & (values > 0)
+                ax.plot(layers[finite], values[finite], linestyle="--", marker=".", color=color, alpha=0.6)
         ax.set(xlabel="layer (0: pixels)", title=label)
         if log:
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     axes[0, 0].legend(fontsize=8)
-    fig.suptitle("Separation and concentration of the classes across depth (test images)", fontsize=12)
+    fig.suptitle("Separation and concentration of the classes across depth (test images; NC1 dashed: the probe's"
+                 " training images)", fontsize=12)
     return save_png(fig, out_dir, "separability.png")
 
 
