@@ -356,8 +356,9 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     classes = int(max(data["y_train"].max(), data["y_test"].max())) + 1
     factor = 2 ** len(cfg.irevnet_stages)  # one initial downsampling, then one per stage after the first
     if "irevnet-injective" in cfg.models and (shape[0] % factor or shape[1] % factor):
-        raise InvalidParameterError(f"The 'irevnet_stages' parameter of separability.Config has {len(cfg.irevnet_stages)}"
-                                    f" stages: the image size {shape} must be divisible by {factor}; use fewer stages.")
+        raise InvalidParameterError(f"The 'irevnet_stages' parameter of separability.Config has"
+                                    f" {len(cfg.irevnet_stages)} stages: the image size {shape} must be divisible by"
+                                    f" {factor}; use fewer stages.")
     builders = _builders(cfg, shape, channels, classes)
     depths = {m: len(_layer_modules(m, b())) for m, b in builders.items()}
     if "scattering" in cfg.models:
@@ -538,7 +539,8 @@ def _tables(cfg: Config, runs: dict, measures: dict, inversion: dict) -> list:
     layers = (f"Per layer (0: pixels), measured on {cfg.n_test} test images; probes and class means fitted on"
               f" {cfg.n_probe} training images",
               ["representation", "layer", "features", "probe accuracy (%)", "probe C (chosen)", "NCM accuracy (%)",
-               "NC1", "NC1 (probe's training images)", "tr Σ_W / tr Σ_B", "separation (hardest pair)", "separation (mean)", "eff. dim. Σ_W",
+               "NC1", "NC1 (probe's training images)", "tr Σ_W / tr Σ_B", "separation (hardest pair)",
+               "separation (mean)", "eff. dim. Σ_W",
                "eff. dim. Σ_T", "reconstruction error (float32)"], rows)
     return [training, layers]
 
@@ -549,6 +551,12 @@ def _notes(cfg: Config, runs: dict, measures: dict, depths: dict) -> list[str]:
              f" are Scattering2D at J = {', '.join(map(str, cfg.scattering_J))} (orders 0-2, L = {cfg.L})."]
     notes += [f"{m}: test accuracy {r['test']:.1f} % (lr {r['lr']:g}, {r['parameters']:,} parameters)."
               for m, r in runs.items()]
+    pixels = next((per_layer[0]["probe"] for per_layer in measures.values() if 0 in per_layer), None)
+    weak = [m for m, r in runs.items() if pixels is not None and r["test"] < pixels]
+    if weak:
+        notes.append(f"{', '.join(weak)}: test accuracy below the linear probe on the pixels ({pixels:.1f} %): these"
+                     " networks are under-trained at this budget, and what their layers show is the state of an early"
+                     " training, not of a trained network.")
     for name, per_layer in measures.items():
         first, last = per_layer[min(per_layer)], per_layer[max(per_layer)]
         notes.append(f"{name}: from pixels to layer {max(per_layer)}, probe {first['probe']:.1f} -> {last['probe']:.1f}"
