@@ -467,6 +467,27 @@ def test_kernel_residual_corrects_the_ridge_and_chooses_on_held_out_data():
     assert capped["n_train"] == 300
 
 
+def test_kernel_residual_by_falkon_matches_the_exact_kernel_with_every_point_a_centre():
+    """FALKON with M = n centres is the exact kernel ridge: same choice, same predictions; with fewer
+    centres it still corrects the ridge (real digits, quadratic target)."""
+    from sklearn.datasets import load_digits
+
+    from scatlab.learning.regression import fit_kernel_residual, fit_ridge
+
+    x = load_digits().data[:800] / 16.0
+    y = (x[:, :32] * x[:, 32:]).sum(1)
+    train, test = slice(0, 600), slice(600, 800)
+    ridge, alpha = fit_ridge(x[train], y[train], x[test], (1e-3, 1e-1, 10.0), 3, 0)
+    grid = dict(alpha=alpha, lengthscales=(2.0, 8.0), penalties=(1e-2, 1e-1))
+    exact, chosen = fit_kernel_residual(x[train], y[train], x[test], **grid)
+    falkon, chosen_falkon = fit_kernel_residual(x[train], y[train], x[test], centres=600, **grid)
+    assert (chosen_falkon["lengthscale"], chosen_falkon["penalty"]) == (chosen["lengthscale"], chosen["penalty"])
+    np.testing.assert_allclose(falkon, exact, atol=1e-4 * np.abs(exact).max())
+    fewer, chosen_fewer = fit_kernel_residual(x[train], y[train], x[test], centres=150, **grid)
+    assert chosen_fewer["centres"] == 150
+    assert np.abs(fewer - y[test]).mean() < 0.8 * np.abs(ridge - y[test]).mean()
+
+
 def test_phase_collapse_learning_rates_per_model(tmp_path, monkeypatch):
     seen = {}
 

@@ -9,7 +9,8 @@ r"""Regression on fixed features: cross-validated ridge, and a small network fit
 - :func:`fit_kernel_residual`: the same residual fitted by Gaussian kernel ridge regression,
   :math:`(K + \lambda I)c = r` with :math:`K_{ik} = \exp(-\|x_i - x_k\|^2 / (\ell^2 d))` on the d
   standardized features; the prediction is :math:`X\hat w + K_* c`, with :math:`(\ell, \lambda)`
-  of least MAE on a held-out part of the training set.
+  of least MAE on a held-out part of the training set; exact (n x n Cholesky), or by FALKON on
+  Nyström centres (:mod:`scatlab.learning.falkon`) when the training set is too large for n^2 memory.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError
-from .falkon import gaussian_kernel as _gaussian_kernel
+from .falkon import fit_falkon, gaussian_kernel as _gaussian_kernel
 
 __all__ = ["fit_ridge", "fit_residual_mlp", "fit_kernel_residual"]
 
@@ -97,15 +98,31 @@ def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
     return [solve(penalty) for penalty in penalties]
 
 
+def _falkon_fits(x_fit, x_eval, residual, lengthscale, penalties, centres: int, seed: int):
+    """As :func:`_kernel_fits`, by FALKON on ``centres`` Nyström centres (memory linear in n)."""
+    fits = []
+    for penalty in penalties:
+        try:
+            model = fit_falkon(x_fit, residual, centres=min(centres, len(x_fit)), lengthscale=lengthscale,
+                               penalty=penalty, seed=seed)
+        except torch.linalg.LinAlgError:
+            fits.append(None)
+            continue
+        fits.append(model.predict(x_eval).numpy())
+    return fits
+
+
 def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales, penalties,
-                        holdout: float = 0.2, max_train: int = 20000, seed: int = 0,
+                        holdout: float = 0.2, max_train: int = 20000, centres: int | None = None, seed: int = 0,
                         progress=lambda it, **_: it) -> tuple[np.ndarray, dict]:
     """Test predictions of ridge(alpha) + Gaussian kernel ridge on the ridge's training residual,
     and the chosen {'lengthscale', 'penalty', 'validation_mae', 'n_train'}.
 
-    The kernel is exact (a Cholesky factorization of n x n, float64): above ``max_train`` training
-    points it is fitted on a random subset of that many (the ridge still sees all of them). The
-    length scale and penalty are chosen on ``holdout`` of that set, held out from both fits.
+    With ``centres`` None the kernel is exact (a Cholesky factorization of n x n, float64): above
+    ``max_train`` training points it is fitted on a random subset of that many (the ridge still sees
+    all of them). With ``centres`` = M, it is FALKON on M Nyström centres
+    (:func:`scatlab.learning.falkon.fit_falkon`: memory 4 n M bytes), on up to ``max_train`` points.
+    The length scale and penalty are chosen on ``holdout`` of that set, held out from both fits.
     """
     from sklearn.linear_model import Ridge
     from sklearn.preprocessing import StandardScaler
@@ -123,7 +140,9 @@ def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales,
     base_val = ridge.predict(xs_train[val])
     scores = {}
     for ell in progress(list(lengthscales), desc="kernel length scales", total=len(lengthscales)):
-        for lam, correction in zip(penalties, _kernel_fits(x_fit, x_val, residual, ell, penalties)):
+        corrections = (_kernel_fits(x_fit, x_val, residual, ell, penalties) if centres is None else
+                       _falkon_fits(x_fit, x_val, residual, ell, penalties, centres, seed))
+        for lam, correction in zip(penalties, corrections):
             if correction is not None:
                 scores[ell, lam] = float(np.abs(base_val + correction - y_train[val]).mean())
     if not scores:
@@ -134,9 +153,11 @@ def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales,
     ridge = Ridge(alpha).fit(xs_train, y_train)
     x_sub = torch.as_tensor(xs_train[subset])
     residual = torch.as_tensor(y_train[subset] - ridge.predict(xs_train[subset]))
-    correction, = _kernel_fits(x_sub, torch.as_tensor(xs_test), residual, ell, [lam])
+    correction, = (_kernel_fits(x_sub, torch.as_tensor(xs_test), residual, ell, [lam]) if centres is None else
+                   _falkon_fits(x_sub, torch.as_tensor(xs_test), residual, ell, [lam], centres, seed))
     if correction is None:
         raise InvalidParameterError(f"fit_kernel_residual: K + {lam:g} I was not positive definite on all"
                                     f" {len(subset)} points; use larger penalties.")
-    chosen = dict(lengthscale=float(ell), penalty=float(lam), validation_mae=scores[ell, lam], n_train=len(subset))
+    chosen = dict(lengthscale=float(ell), penalty=float(lam), validation_mae=scores[ell, lam], n_train=len(subset),
+                  centres=min(centres, len(subset)) if centres is not None else len(subset))
     return ridge.predict(xs_test) + correction, chosen
