@@ -39,7 +39,8 @@ def test_record_fields(tiny_run):
         if key.startswith("saturated_pct") or key.startswith("compression_pct"):
             assert 0 <= value <= 100
     assert m["vib_izx_kl_bound_bits"] > 0 and 0 <= m["vib_izx_pairwise_bound_bits"] <= math.log2(100) + 1e-9
-    assert 0 <= m["test_accuracy_tanh"] <= 100
+    # the tiny MLP (3 epochs, 100 images) learns something: chance is 10 %; measured 17.5-23.5 % over seeds 0-2
+    assert m["test_accuracy_tanh"] > 15
 
 
 def test_a_rerun_resumes_every_training_and_its_estimates(tiny_run):
