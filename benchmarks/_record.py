@@ -24,11 +24,11 @@ def command_line(script: str, argv: list[str] | None = None) -> str:
     return f"{prefix}python benchmarks/{script} {shlex.join(args)}".rstrip()
 
 
-def write_record(path: str, script: str, argv: list[str] | None, rows: list[dict], load_before: float,
+def write_record(path: str, script: str, argv: list[str] | None, rows: list[dict], load_before: float | None,
                  **extra) -> None:
     """Write ``rows`` to ``path`` (atomically) with the command, commit, date, machine and the
-    one-minute load average before and after the run (other jobs on the machine)."""
+    one-minute load average before and after the run (other jobs on the machine; None when the rows
+    were collected from an earlier run, whose rows then carry their own)."""
+    load = None if load_before is None else [round(load_before, 2), round(os.getloadavg()[0], 2)]
     atomic_write_json(path, {"command": command_line(script, argv), "commit": git_commit(), "date": now(),
-                             "machine": machine(), "load_average": [round(load_before, 2),
-                                                                     round(os.getloadavg()[0], 2)],
-                             **extra, "rows": rows})
+                             "machine": machine(), "load_average": load, **extra, "rows": rows})

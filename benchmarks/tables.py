@@ -123,6 +123,16 @@ def inversion(record: dict) -> str:
     return _table(header, rows)
 
 
+def reproduce_times(record: dict) -> str:
+    """``reproduce_times.py``: wall and CPU time of every experiment's quick mode."""
+    header = ["experiment", "status", "wall time (s)", "CPU time (s)", "load average (start, end)"]
+    rows = [[r["experiment"], r["status"], _num(r["wall_s"], ".0f"), _num(r["cpu_s"], ".0f"),
+             ", ".join(f"{v:.1f}" for v in r["load_average"] or [])] for r in record["rows"]]
+    total = record["total"]
+    rows.append(["**all**", "", _num(total["wall_s"], ".0f"), _num(total["cpu_s"], ".0f"), ""])
+    return _table(header, rows)
+
+
 RENDERERS: dict[str, Callable[[dict], str]] = {
     "results.json": core,
     "harmonic3d.json": harmonic3d,
@@ -134,6 +144,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "store.json": store,
     "inversion_before.json": inversion,
     "inversion.json": inversion,
+    "reproduce_quick.json": reproduce_times,
 }
 """The renderer of each benchmark file, by file name in ``benchmarks/``."""
 
@@ -143,7 +154,7 @@ def provenance(record: dict) -> str:
     commit = (record.get("commit") or "")[:8] or "not recorded"
     date = (record.get("date") or "")[:10] or "date not recorded"
     machine = record.get("machine", {})
-    threads_used = machine.get("threads", machine.get("torch_threads", "?"))
+    threads_used = record.get("threads", machine.get("threads", machine.get("torch_threads", "?")))
     load = record.get("load_average")
     load_text = f", load average {load[0]:.2f} before / {load[1]:.2f} after" if load else ""
     plural = "" if threads_used == 1 else "s"
