@@ -35,6 +35,11 @@ def _num(value, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
+def _ratio(a, b):
+    """a / b, or None when either is missing."""
+    return None if a is None or b is None else a / b
+
+
 def core(record: dict) -> str:
     """``scatlab bench``: scatlab against Kymatio 0.3.0 on the core transforms."""
     sys.path.insert(0, str(ROOT / "src"))
@@ -49,7 +54,7 @@ def harmonic3d(record: dict) -> str:
     header = ["config", "mode", "scatlab (s)", "Kymatio 0.3.0 (s)", "speed-up", "scatlab build (s)",
               "Kymatio build (s)", "max rel. diff"]
     return _table(header, [[r["config"], r["mode"], _num(r["scatlab_s"], ".3f"), _num(r["peer_s"], ".3f"),
-                            _num(r["peer_s"] / r["scatlab_s"], ".2f") + "x", _num(r["scatlab_build_s"], ".1f"),
+                            _num(_ratio(r["peer_s"], r["scatlab_s"]), ".2f") + "x", _num(r["scatlab_build_s"], ".1f"),
                             _num(r["peer_build_s"], ".1f"), _num(r["max_rel_diff"], ".1e")] for r in record["rows"]])
 
 
@@ -59,7 +64,7 @@ def rototranslation(record: dict) -> str:
               "channels roto / translation"]
     return _table(header, [[f"{r['config']} (J={r['J']}, L={r['L']})", f"{r['side']}x{r['side']} x{r['batch']}",
                             r["mode"], _num(r["roto_s"], ".3f"), _num(r["translation_s"], ".3f"),
-                            _num(r["roto_s"] / r["translation_s"], ".2f"),
+                            _num(_ratio(r["roto_s"], r["translation_s"]), ".2f"),
                             f"{r['roto_channels']} / {r['translation_channels']}"] for r in record["rows"]])
 
 
@@ -72,7 +77,7 @@ def timefrequency(record: dict) -> str:
         peer = r.get("kymatio_time_s")
         mode = "forward+backward" if r["mode"] == "backward" else r["mode"]
         rows.append([r["config"], mode, _num(r["jtfs_s"], ".3f"), _num(r["scatlab_time_s"], ".3f"),
-                     _num(peer, ".3f"), "n/a" if peer is None else _num(r["jtfs_s"] / peer, ".2f"),
+                     _num(peer, ".3f"), _num(_ratio(r["jtfs_s"], peer), ".2f"),
                      r["jtfs_channels"], _num(r.get("fft_floor_s"), ".3f")])
     return _table(header, rows)
 
@@ -107,7 +112,7 @@ def store(record: dict) -> str:
               "pipeline / transform"]
     return _table(header, [[r["files"], r["workers"], r["batch_size"], _num(r["seconds"], ".1f"),
                             _num(r["files_per_s"], ".0f"), _num(r["transform_files_per_s"], ".0f"),
-                            _num(r["files_per_s"] / r["transform_files_per_s"], ".2f")] for r in record["rows"]])
+                            _num(_ratio(r["files_per_s"], r["transform_files_per_s"]), ".2f")] for r in record["rows"]])
 
 
 def inversion(record: dict) -> str:

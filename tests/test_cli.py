@@ -347,9 +347,13 @@ def test_transform_streams_a_folder_into_a_resumable_feature_store(tmp_path, cap
     out = capsys.readouterr().out
     assert "1 of 3 batches" in out and "2 batch(es) were done by an earlier run" in out
     np.testing.assert_allclose(load_store(store)["coefficients"], expected, rtol=1e-5, atol=1e-6)
-    # other parameters into the same store are refused, not mixed
+    # other parameters, or an input changed since, are refused, not mixed
     assert cli.main(argv[:-4] + ["--J", "3"]) == 2
     assert "another computation" in _error_line(capsys)
+    first = folder / "00.png"
+    os.utime(first, ns=(first.stat().st_atime_ns, first.stat().st_mtime_ns + 10**9))
+    assert cli.main(argv) == 2
+    assert "another computation (different identity)" in _error_line(capsys)
     # two ranks fill disjoint batches of one store
     ranked = tmp_path / "ranked"
     from scatlab.commands.transform import transform_to_store

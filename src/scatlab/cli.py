@@ -12,6 +12,7 @@ import argparse
 import collections
 import importlib
 import json
+import os
 import platform
 import sys
 import warnings
@@ -199,22 +200,24 @@ def _transform(args: argparse.Namespace) -> int:
     from .io import atomic_savez
 
     output = Path(args.output)
-    if output.suffix and output.suffix.lower() != ".npz":
-        raise parameter_error("scatlab transform", "--output", "OUT.npz (one NumPy archive) or a folder name without"
-                              " a suffix (a feature store)", args.output)
+    as_store = output.suffix.lower() != ".npz" or output.is_dir() or args.output.endswith(("/", os.sep))
+    if as_store and output.suffix and not (output.is_dir() or args.output.endswith(("/", os.sep))):
+        raise parameter_error("scatlab transform", "--output", "OUT.npz (one NumPy archive) or a folder: a name"
+                              " without a suffix, an existing folder or a name ending in '/' (a feature store)",
+                              args.output)
     inputs = input_files(args.inputs)
     parameters = dict(kind=args.kind, J=args.J, L=args.L, Q=(args.Q, args.Q2), T=args.T, max_order=args.max_order,
                       padding=args.padding, normalize=args.normalize, length=args.length, progress=_progress)
     new_folder = not output.parent.exists()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvertedToGrey)
-        if output.suffix.lower() == ".npz":
+        if not as_store:
             arrays = transform_files(inputs, **parameters)
         else:
             report = transform_to_store(inputs, output, batch_size=args.batch_size, workers=args.workers, **parameters)
     for warning in {str(w.message): w for w in caught}.values():
         print(f"note: {warning.message}", file=sys.stderr)
-    if output.suffix.lower() != ".npz":
+    if as_store:
         resumed = f"; {report.resumed} batch(es) were done by an earlier run" if report.resumed else ""
         print(f"wrote the feature store {report.folder}: coefficients {report.shape} from {len(inputs)} file(s),"
               f" {report.written} of {report.batches} batches in {report.seconds:.1f} s ({report.files_per_s:.1f}"

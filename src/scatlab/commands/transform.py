@@ -8,6 +8,7 @@ coefficients stack into a single array (n_files, C, ...) sharing one channel tab
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -160,11 +161,13 @@ def transform_to_store(
     rank, world = shard_of(rank, world)
     first_signal, rate = _read(paths[0], kind, length)
     transform = _build(first_signal.shape, J, L, Q, T, max_order, padding, normalize).to(device)
-    identity = {"transform": type(transform).__name__, "kind": kind, "length": length,
-                "signal_shape": list(first_signal.shape), **_parameters(transform, rate)}
+    # the resolved kind (in the parameters), the absolute paths and each file's size and modification
+    # time: a store is resumed only by the same computation on the same, unchanged files
+    identity = {"transform": type(transform).__name__, "length": length, "signal_shape": list(first_signal.shape),
+                "inputs_sha256": _stat_digest(paths), **_parameters(transform, rate)}
     identity = {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in identity.items()
                 if not k.startswith("meta_")}
-    files = [str(p) for p in paths]
+    files = [str(p.resolve()) for p in paths]
     if rank != 0:
         FeatureStore.wait_for(output)
     store = FeatureStore.create_or_open(output, files, tuple(transform.output_shape), batch_size, identity,
@@ -184,6 +187,15 @@ def transform_to_store(
     return StoreReport(folder=store.folder, shape=(store.n_files, *transform.output_shape), batches=store.n_batches,
                        written=len(pending), resumed=resumed, files=written_files,
                        seconds=time.perf_counter() - start, transform_seconds=in_transform)
+
+
+def _stat_digest(paths: list[Path]) -> str:
+    """SHA-256 of every file's size and modification time (ns), in order."""
+    digest = hashlib.sha256()
+    for path in paths:
+        stat = path.stat()
+        digest.update(f"{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def input_files(inputs: Sequence[str | os.PathLike]) -> list[Path]:

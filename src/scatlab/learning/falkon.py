@@ -61,7 +61,8 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
     ``y`` (n,) with ``centres`` Nyström centres drawn uniformly without replacement (``seed``).
 
     Conjugate gradient stops after ``iterations`` or when the preconditioned residual falls below
-    ``tol`` relative to its start. ``store`` keeps the n x M cross kernel in float32 between
+    ``tol`` relative to its start (``residuals`` of the result: reached or not); a breakdown
+    (non-finite or non-positive curvature) raises ``torch.linalg.LinAlgError``. ``store`` keeps the n x M cross kernel in float32 between
     iterations; ``False`` recomputes it in blocks (slower, memory n x ``block``).
     """
     x = torch.as_tensor(x, dtype=torch.float64)
@@ -82,8 +83,7 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
     jitter = 1e-12 * centres  # K_MM of nearby centres is numerically singular
     T = torch.linalg.cholesky(kmm + jitter * torch.eye(centres, dtype=kmm.dtype), upper=True)
     A = torch.linalg.cholesky(T @ T.T / centres + lam * torch.eye(centres, dtype=kmm.dtype), upper=True)
-    cross = [gaussian_kernel(x[s:s + block], c, lengthscale).to(torch.float32 if store else torch.float64)
-             for s in range(0, n, block)] if store else None
+    cross = [gaussian_kernel(x[s:s + block], c, lengthscale).float() for s in range(0, n, block)] if store else None
 
     def blocks():
         if cross is not None:
@@ -123,7 +123,11 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
         if residuals[-1] <= tol:
             break
         q = operator(p)
-        step = rs / float(p @ q)
+        curvature = float(p @ q)
+        if not math.isfinite(curvature) or curvature <= 0:  # the operator is positive definite in exact arithmetic
+            raise torch.linalg.LinAlgError(f"FALKON: conjugate gradient broke down (p^T H p = {curvature:g});"
+                                           " use a larger penalty or fewer centres.")
+        step = rs / curvature
         beta += step * p
         r -= step * q
         rs_new = float(r @ r)

@@ -108,7 +108,8 @@ def _falkon_fits(x_fit, x_eval, residual, lengthscale, penalties, centres: int, 
         except torch.linalg.LinAlgError:
             fits.append(None)
             continue
-        fits.append(model.predict(x_eval).numpy())
+        prediction = model.predict(x_eval).numpy()
+        fits.append(prediction if np.isfinite(prediction).all() else None)
     return fits
 
 

@@ -141,7 +141,7 @@ def invert(coefficients, S: torch.nn.Module, *, method: str = "lbfgs", steps: in
     if given is not None:
         base = given
     elif init == "lowpass":
-        base, used = _lowpass(S, target, [mean for mean, _ in levels])
+        base, used = _lowpass(S, target, [mean for mean, _ in levels], min(LOWPASS_STEPS, max(steps // 4, 1)))
     else:
         base = torch.cat([torch.full((1, *S.shape), mean, dtype=target.dtype, device=target.device)
                           for mean, _ in levels])
@@ -185,10 +185,11 @@ def invert(coefficients, S: torch.nn.Module, *, method: str = "lbfgs", steps: in
                            converged, time.perf_counter() - start_time)
 
 
-def _lowpass(S: torch.nn.Module, target: torch.Tensor, means: list[float]) -> tuple[torch.Tensor, int]:
+def _lowpass(S: torch.nn.Module, target: torch.Tensor, means: list[float], steps: int) -> tuple[torch.Tensor, int]:
     """Smooth signals (B, *S.shape) whose order-0 coefficients fit those of ``target`` (B, K), and the evaluations.
 
-    L-BFGS from the constant signals ``means``, at most ``LOWPASS_STEPS`` evaluations: the order-0
+    L-BFGS from the constant signals ``means``, at most ``steps`` evaluations (``LOWPASS_STEPS``, or a
+    quarter of the inversion's budget if that is smaller, so the budget holds): the order-0
     coefficients are linear in x, and descent from a constant adds only what they see.
     """
     C = len(S.meta)
@@ -197,7 +198,7 @@ def _lowpass(S: torch.nn.Module, target: torch.Tensor, means: list[float]) -> tu
     constant = torch.cat([torch.full((1, *S.shape), m, dtype=target.dtype, device=target.device) for m in means])
     if not bool((order0.norm(dim=-1) > 0).all()):
         return constant, 0
-    d = descend(lambda x: S(x).reshape(len(x), C, -1)[:, zero].flatten(1), order0, constant, steps=LOWPASS_STEPS,
+    d = descend(lambda x: S(x).reshape(len(x), C, -1)[:, zero].flatten(1), order0, constant, steps=steps,
                 tol=LOWPASS_TOL, progress=False)
     return d.x, d.evaluations
 
