@@ -104,15 +104,16 @@ class ScoreNet(nn.Module):
         self.body = nn.Sequential(*layers)
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """The network's raw output :math:`v_\\theta(x_t, t \\mid c)`, the predicted :math:`a_t\\varepsilon - s_t x_0`."""
+        r"""The network's raw output :math:`v_\theta(x_t, t \mid c)`, the predicted
+        :math:`a_t\varepsilon - s_t x_0`."""
         _, s = schedule(t)
         level = torch.log(s).to(x.dtype)[:, None, None, None].expand(x.shape[0], 1, *x.shape[-2:])
         parts = [x, level] if cond is None else [x, cond, level]
         return self.body(torch.cat(parts, dim=1))
 
     def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, channels, n, n), t (B,), cond (B, cond_channels, n, n) or None -> predicted noise
-        :math:`s_t x_t + a_t v_\\theta` like x."""
+        r"""x (B, channels, n, n), t (B,), cond (B, cond_channels, n, n) or None -> predicted noise
+        :math:`s_t x_t + a_t v_\theta` like x."""
         a, s = (v.to(x.dtype)[:, None, None, None] for v in schedule(t))
         return s * x + a * self.velocity(x, t, cond)
 
