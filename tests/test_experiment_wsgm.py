@@ -22,6 +22,24 @@ def test_wsgm_tiny_run(tmp_path, monkeypatch):
             image.verify()
     assert len(record["figures"]) == 2
     assert record["verdicts"] and all(v["verdict"] in VERDICTS for v in record["verdicts"])
-    assert record["selections"][0]["what"].startswith("Adam learning rate")
-    assert sorted(p.name for p in (tmp_path / "wsgm" / "checkpoints").iterdir()) == [
-        "pixel_L16_lr0.003.pt", "pixel_L16_lr0.01.pt", "wavelet_L16_coarse.pt", "wavelet_L16_level1.pt"]
+    assert [s["what"] for s in record["selections"]] == ["Adam learning rate of the pixel score model",
+                                                         "Adam learning rate of the wavelet score models (coarse + "
+                                                         "conditionals)"]
+    assert all(len(s["scores"]) == len(tiny.lr_grid) for s in record["selections"])
+    names = [f"pixel_L16_lr{lr:g}.pt" for lr in tiny.lr_grid]
+    names += [f"wavelet_L16_lr{lr:g}_{part}.pt" for lr in tiny.lr_grid for part in ("coarse", "level1")]
+    assert sorted(p.name for p in (tmp_path / "wsgm" / "checkpoints").iterdir()) == sorted(names)
+
+
+def test_verdict_needs_every_model_to_reach_the_tolerance():
+    cfg = dataclasses.replace(wsgm.Config.quick(), sizes=(16, 32))
+
+    def verdict(w16, w32, p16, p32):
+        needed = {(16, "wavelet"): w16, (32, "wavelet"): w32, (16, "pixel"): p16, (32, "pixel"): p32}
+        return wsgm._verdict(needed, {}, cfg).verdict
+
+    assert verdict(8, 8, 8, 16) == "holds"
+    assert verdict(8, 4, 8, 8) == "partially"
+    assert verdict(8, 16, 8, 32) == "partially"
+    assert verdict(8, 16, 16, 8) == "does not hold"
+    assert verdict(8, 8, 8, -1) == "not tested"

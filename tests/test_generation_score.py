@@ -5,8 +5,8 @@ import torch
 
 from scatlab.errors import InvalidParameterError, ShapeError
 from scatlab.generation.phi4 import free_field_spectrum
-from scatlab.generation.score import (ScoreNet, ScoreSettings, WaveletScoreModel, ddim_sample, gaussian_optimal_noise,
-                                      train_score)
+from scatlab.generation.score import (ScoreNet, ScoreSettings, WaveletScoreModel, ddim_sample, denoising_loss,
+                                      gaussian_optimal_noise, train_score)
 
 N, BETA, MASS2 = 8, 1.0, 0.5
 
@@ -101,3 +101,56 @@ def test_errors():
         train_score(ScoreNet(3, 1), torch.zeros(4, 3, 4, 4), ScoreSettings(steps=1))
     with pytest.raises(InvalidParameterError, match="steps"):
         ScoreSettings(steps=0)
+    with pytest.raises(InvalidParameterError, match="ema"):
+        ScoreSettings(ema=1.0)
+    with pytest.raises(InvalidParameterError, match="dilations"):
+        ScoreNet(1, depth=3, dilations=(1, 2))
+
+
+def test_training_ends_with_the_moving_average_of_the_weights():
+    data = _free_field_samples(64, 6).float()[:, None]
+    torch.manual_seed(0)
+    model = ScoreNet(1, width=4, depth=2)
+    trajectory = [[p.detach().clone() for p in model.parameters()]]
+
+    def record(optimizer, args, kwargs):
+        trajectory.append([p.detach().clone() for p in model.parameters()])
+
+    from torch.optim.optimizer import register_optimizer_step_post_hook
+
+    handle = register_optimizer_step_post_hook(record)
+    try:
+        train_score(model, data, ScoreSettings(steps=20, batch_size=8, ema=0.9))
+    finally:
+        handle.remove()
+    assert len(trajectory) == 21
+    ema = trajectory[0]
+    for k, weights in enumerate(trajectory[1:]):
+        decay = min(0.9, (1 + k) / (10 + k))
+        ema = [decay * e + (1 - decay) * w for e, w in zip(ema, weights)]
+    for p, e, last in zip(model.parameters(), ema, trajectory[-1]):
+        assert torch.allclose(p, e, atol=1e-6) and not torch.allclose(p, last, atol=1e-4)
+
+
+def test_dilations_set_the_receptive_field():
+    for dilations, radius in ((None, 3), ((1, 2, 4), 7)):
+        torch.manual_seed(0)
+        model = ScoreNet(1, width=4, depth=3, dilations=dilations)
+        x = torch.randn(1, 1, 32, 32, requires_grad=True)
+        model(x, torch.tensor([0.5]))[0, 0, 0, 0].backward()
+        offsets = torch.arange(32)
+        offsets = torch.minimum(offsets, 32 - offsets)  # periodic distance to site 0
+        distance = torch.maximum(offsets[:, None], offsets[None, :])
+        seen = x.grad[0, 0] != 0
+        assert seen[distance <= radius].all() and not seen[distance > radius].any()
+
+
+def test_denoising_loss_of_the_zero_velocity_is_known():
+    model = ScoreNet(1, width=4, depth=2)
+    with torch.no_grad():
+        model.body[-1].weight.zero_()
+        model.body[-1].bias.zero_()
+    # v = 0: the loss is E(a_t eps - s_t x_0)^2 = a_t^2 + s_t^2 = 1 for x_0 = 1
+    loss = denoising_loss(model, torch.ones(64, 1, 8, 8), times=5, seed=3)
+    assert abs(loss - 1) < 0.05
+    assert denoising_loss(model, torch.zeros(64, 1, 8, 8), times=5, seed=3) < 0.8  # mean of a_t^2 alone

@@ -9,23 +9,47 @@ steps that grows with the size (the ratio of the largest to the smallest varianc
 spectrum grows with L for a critical field). Claim tested: at equal quality the wavelet model's steps
 per scale do not grow with L, while the pixel model's steps do.
 
-Protocol. Training and reference fields are :math:`\varphi^4` samples at ``beta`` (near the critical
-coupling located by ``phi4``) drawn by HMC (:mod:`scatlab.generation.phi4`; independent chains for
-training, validation and reference), with their sign flips. Models (:mod:`scatlab.generation.score`):
-a periodic CNN on pixels; and a CNN for the coarse field of side ``coarse_size`` plus one conditional
-CNN per level (3 detail channels given the coarse field), trained by denoising score matching with
-the same settings and number of steps. The learning rate is chosen on held-out fields (validation
-denoising loss of the pixel model on the smallest lattice) and then used everywhere. Sampling is
-deterministic DDIM with ``steps`` per scale for ``steps`` in ``steps_grid``. Quality against the
-reference MCMC fields: the power-spectrum error (mean over radial frequency bins of
-:math:`|\log P_{gen} - \log P_{ref}|`), and the Wasserstein-1 distances of the site values, of the
-magnetization and of the energy per site. "Steps needed" = the fewest steps whose power-spectrum
-error is within ``tolerance`` of the noise floor (the error between two halves of the reference).
+Protocol. Training and reference fields are :math:`\varphi^4` samples at ``beta`` (above the critical
+coupling located by ``phi4``, :math:`\beta_c \approx 0.68`: ordered, with large domains) drawn by HMC
+(:mod:`scatlab.generation.phi4`; independent chains for training, validation and reference), with their sign
+flips. Models (:mod:`scatlab.generation.score`): a periodic CNN on pixels; and a CNN for the coarse field of
+side ``coarse_size`` plus one conditional CNN per level (3 detail channels given the coarse field, both
+divided by their training standard deviation), trained by denoising score matching with the same settings
+and number of steps. Every CNN predicts the velocity :math:`a_t\varepsilon - s_t x_0` (v-prediction; with
+the noise output the first DDIM step divided the network's error by :math:`a_{T} = 0.016` and the samples
+exploded: power-spectrum error 0.87 pixel, 1.01 wavelet at L = 16, 64 steps, against 0.17 and 0.07 after),
+has dilated 3 x 3 convolutions (1, 2, 4, ... capped at half its field: at L = 16 the undilated pixel CNN,
+receptive field 9, plateaued at a power-spectrum error of 0.18 with a magnetization 4 times off; dilated,
+0.05), and is sampled with the moving average of its weights (EMA; its effect under the cosine learning
+rate measured below 0.003 in that error). The learning rate is chosen per model family on held-out fields
+(the validation v-loss of the pixel model, and the mean one of the coarse and conditional models, at the
+smallest L; two Selections) and then used at every size. Sampling is deterministic DDIM with ``steps`` per
+scale for ``steps`` in ``steps_grid``. Quality against the reference MCMC fields: the power-spectrum error
+(mean over radial frequency bins of :math:`|\log P_{gen} - \log P_{ref}|`), and the Wasserstein-1 distances
+of the site values, of the magnetization and of the energy per site. "Steps needed" = the fewest steps
+whose power-spectrum error is within ``tolerance`` of the noise floor (the error between two halves of the
+reference). Verdict: "not tested" unless both models reach the tolerance at the smallest and largest size
+within ``steps_grid``; then "holds" if the wavelet count does not grow from the smallest to the largest size
+and the pixel count grows, "partially" if one of the two, "does not hold" otherwise.
 
-Times on this 2-core CPU under load, one thread: ``--quick`` (L = 16, 32; 300 Adam steps per model)
-measured at 4.5 minutes wall for 56 s of CPU; its models are far from trained (the verdict it gives is
-"not tested": no model reaches the tolerance). Full (L = 16, 32, 64; 3000 steps, width 32) estimated
-at 1-2 hours, not run yet. Models are checkpointed in ``out_dir/checkpoints`` (resumable).
+Known limits. The floor is smaller at larger L (more frequency bins: 0.093 at L = 16, 0.040 at L = 32 in
+quick), so the target is stricter there for both models. The power-spectrum error does not see the site
+marginal: the energy per site drifts up with the number of steps (quick, L = 32, 64 steps: W1 0.30 wavelet,
+0.07 pixel, floor 0.012) because the generated site values are less concentrated near :math:`\pm 1` (potential
+energy per site 0.65 wavelet, 0.50 pixel, MCMC 0.41, at L = 16, while the gradient energy matches: 0.38);
+with the true coarse field, the finest conditional alone gives 0.62 at width 12, 600 steps, and at width 32,
+2000 steps 0.47: a matter of capacity and training, not of the number of steps. Not done: the Fashion-MNIST
+arm of the issue (28 x 28 padded to 32 x 32, quality by power spectrum and pixel histogram against test
+images).
+
+Times on this 2-core CPU under load (about 8), one thread: ``--quick`` (L = 16, 32; width 12, depth 4, 600
+Adam steps per model, batch 32) measured at 161 s of CPU for 7.9 minutes wall; all its models reach the
+tolerance (steps needed 16 at L = 16 and 32 at L = 32 for both: verdict "partially"). Full (L = 16, 32, 64;
+width 24, depth 5, 1500 steps, batch 32, 256 generated fields) estimated at about 55 minutes of CPU from the
+measured cost of a training step (about 7 microseconds per field site at width 24, depth 5; 0.95 s per step of
+the pixel model at L = 64): 43 minutes of training (the pixel model at L = 64 is half of it), 10 of sampling;
+the measured time is the record's ``cpu_time_s``.
+Models are checkpointed in ``out_dir/checkpoints`` (resumable).
 """
 from __future__ import annotations
 
@@ -38,7 +62,8 @@ import torch
 
 from ..generation.phi4 import Phi4, hmc, power_spectrum
 from ..errors import InvalidParameterError
-from ..generation.score import T_MIN, ScoreNet, ScoreSettings, WaveletScoreModel, ddim_sample, schedule, train_score
+from ..generation.score import (T_MIN, ScoreNet, ScoreSettings, WaveletScoreModel, ddim_sample, denoising_loss,
+                                train_score)
 from ..generation.wavelets import check_lattice
 from ..runtime import Progress, default_device
 from ._figures import save_png
@@ -53,26 +78,28 @@ class Config:
 
     data_dir: str = ""  # unused: the fields are simulated
     sizes: tuple[int, ...] = (16, 32, 64)  # lattice sides (powers of two >= 2 * coarse_size)
-    beta: float = 0.9  # phi^4 coupling (near beta_c of the phi4 experiment's normalization)
+    beta: float = 0.9  # phi^4 coupling (above beta_c ~ 0.68 of the phi4 experiment: ordered phase)
     coarse_size: int = 8  # side of the coarsest field x_J of the wavelet model
     train_chains: int = 64  # HMC chains for the training fields
     snapshots: int = 24  # fields kept per training chain (every 20 trajectories after warm-up)
     reference_chains: int = 32  # independent chains for the reference fields (and 8 more for validation)
-    width: int = 32  # channels of the CNNs
-    depth: int = 5  # 3 x 3 circular convolutions per CNN
-    train_steps: int = 3000  # Adam steps per model
-    batch_size: int = 64  # fields per step
-    lr_grid: tuple[float, ...] = (1e-3, 3e-3)  # learning rates compared on validation fields
+    width: int = 24  # channels of the CNNs
+    depth: int = 5  # 3 x 3 circular convolutions per CNN (dilated 1, 2, 4, ...: receptive field 63 at depth 5)
+    train_steps: int = 1500  # Adam steps per model
+    batch_size: int = 32  # fields per step
+    ema: float = 0.999  # decay of the moving average of the weights used for sampling
+    lr_grid: tuple[float, ...] = (3e-3, 1e-2)  # learning rates compared on validation fields (per model family)
     steps_grid: tuple[int, ...] = (2, 4, 8, 16, 32, 64)  # DDIM steps per scale
-    n_generated: int = 512  # fields generated per (model, size, steps)
+    n_generated: int = 256  # fields generated per (model, size, steps)
     tolerance: float = 0.05  # power-spectrum error allowed above the noise floor for "steps needed"
     seed: int = 0  # seed of the chains, of training and of sampling
 
     @classmethod
     def quick(cls) -> Config:
-        """L = 16, 32; narrow CNNs; short training (a few minutes)."""
+        """L = 16, 32; narrow CNNs; short training (about 3 minutes of CPU)."""
         return cls(sizes=(16, 32), train_chains=32, snapshots=12, reference_chains=16, width=12, depth=4,
-                   train_steps=300, batch_size=32, lr_grid=(3e-3, 1e-2), steps_grid=(2, 4, 8, 16, 32), n_generated=96)
+                   train_steps=600, batch_size=32, lr_grid=(3e-3, 1e-2), steps_grid=(2, 4, 8, 16, 32, 64),
+                   n_generated=96)
 
 
 def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
@@ -83,13 +110,12 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     ckpt = out_dir / CHECKPOINTS
     ckpt.mkdir(parents=True, exist_ok=True)
     data = {L: _fields(cfg, L, device, progress) for L in cfg.sizes}
-    lr, lr_selection = _select_lr(cfg, data[min(cfg.sizes)], ckpt, device, progress)
-    settings = ScoreSettings(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=lr, seed=cfg.seed)
+    lr, selections = _select_lr(cfg, data[min(cfg.sizes)], ckpt, device, progress)
     quality, samples = {}, {}
     for L in cfg.sizes:
         train, reference = data[L]["train"], data[L]["reference"]
-        pixel = _train_pixel(cfg, train, settings, ckpt / f"pixel_L{L}_lr{lr:g}.pt", device, progress)
-        wavelet = _train_wavelet(cfg, train, settings, ckpt, L, device, progress)
+        pixel = _train_pixel(cfg, train, _settings(cfg, lr["pixel"]), ckpt, device, progress)
+        wavelet = _train_wavelet(cfg, train, _settings(cfg, lr["wavelet"]), ckpt, device, progress)
         floor = _quality(reference[: len(reference) // 2], reference[len(reference) // 2:], cfg.beta)
         quality[L, "floor"] = floor
         for steps in cfg.steps_grid:
@@ -104,7 +130,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     figures = [_plot_samples(samples, data, cfg, out_dir), _plot_quality(quality, cfg, out_dir)]
     metrics = _metrics(quality, needed, cfg, lr)
     return Result(metrics=metrics, tables=_tables(quality, needed, cfg), figures=figures,
-                  notes=_notes(cfg, lr), verdicts=[_verdict(needed, quality, cfg)], selections=[lr_selection])
+                  notes=_notes(cfg, lr), verdicts=[_verdict(needed, quality, cfg)], selections=selections)
 
 
 def _check(cfg: Config) -> None:
@@ -139,56 +165,77 @@ def _fields(cfg: Config, L: int, device, progress: Progress) -> dict[str, torch.
 # -------------------------------------------------------------------------------------- training
 
 
-def _select_lr(cfg: Config, data: dict, ckpt: Path, device, progress: Progress) -> tuple[float, Selection]:
-    scores = []
+def _settings(cfg: Config, lr: float) -> ScoreSettings:
+    return ScoreSettings(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=lr, seed=cfg.seed, ema=cfg.ema)
+
+
+def _select_lr(cfg: Config, data: dict, ckpt: Path, device, progress: Progress) -> tuple[dict, list[Selection]]:
+    """One learning rate per model family (pixel, wavelet), each on its validation denoising loss at the smallest L."""
+    train, validation = data["train"], data["validation"]
+    L = train.shape[-1]
+    scores: dict[str, list[float]] = {"pixel": [], "wavelet": []}
     for lr in cfg.lr_grid:
-        settings = ScoreSettings(steps=cfg.train_steps, batch_size=cfg.batch_size, lr=lr, seed=cfg.seed)
-        L = data["train"].shape[-1]
-        model = _train_pixel(cfg, data["train"], settings, ckpt / f"pixel_L{L}_lr{lr:g}.pt", device, progress)
-        scores.append(_denoising_loss(model, data["validation"][:, None].to(device), cfg.seed))
-    chosen = cfg.lr_grid[int(np.argmin(scores))]
-    return chosen, Selection("Adam learning rate (all score models)", list(cfg.lr_grid), [round(s, 5) for s in scores],
-                             chosen, f"denoising score-matching loss of the pixel model (L={data['train'].shape[-1]}) "
-                             f"on {len(data['validation'])} validation fields from held-out chains, 8 noise levels, "
-                             "min")
+        pixel = _train_pixel(cfg, train, _settings(cfg, lr), ckpt, device, progress)
+        scores["pixel"].append(denoising_loss(pixel, validation[:, None], seed=cfg.seed + 99))
+        wavelet = _train_wavelet(cfg, train, _settings(cfg, lr), ckpt, device, progress)
+        scores["wavelet"].append(_wavelet_validation_loss(wavelet, validation, cfg.seed + 99))
+    chosen, selections = {}, []
+    for kind, what in (("pixel", "the pixel score model"),
+                       ("wavelet", "the wavelet score models (coarse + conditionals)")):
+        chosen[kind] = cfg.lr_grid[int(np.argmin(scores[kind]))]
+        selections.append(Selection(
+            f"Adam learning rate of {what}", list(cfg.lr_grid), [round(v, 5) for v in scores[kind]], chosen[kind],
+            f"denoising score-matching (v) loss at L={L} on {len(validation)} validation fields from held-out "
+            "chains, 8 noise levels" + (", mean over the coarse and conditional models" if kind == "wavelet" else "")
+            + ", min"))
+    return chosen, selections
 
 
-@torch.no_grad()
-def _denoising_loss(model, x: torch.Tensor, seed: int) -> float:
-    gen = torch.Generator().manual_seed(seed + 99)
-    losses = []
-    for t in np.linspace(0.05, 0.95, 8):
-        a, s = (float(v) for v in schedule(torch.tensor(t)))
-        noise = torch.randn(x.shape, generator=gen).to(x)
-        tt = torch.full((len(x),), float(t), device=x.device)
-        losses.append(float(((model(a * x + s * noise, tt) - noise) ** 2).mean()))
+def _wavelet_validation_loss(model: WaveletScoreModel, validation: torch.Tensor, seed: int) -> float:
+    coarse, pairs = WaveletScoreModel.decompose(validation[:, None].double(), model.levels)
+    losses = [denoising_loss(model.coarse, (coarse / model.coarse_scale).float(), seed=seed)]
+    for j, (x_j, details) in enumerate(pairs):
+        losses.append(denoising_loss(model.conditionals[j], (details / model.detail_scales[j]).float(),
+                                     cond=(x_j / model.cond_scales[j]).float(), seed=seed))
     return float(np.mean(losses))
 
 
-def _train_pixel(cfg: Config, train: torch.Tensor, settings: ScoreSettings, path: Path, device,
+def _dilations(n: int, depth: int) -> tuple[int, ...]:
+    """Dilations 1, 2, 4, ... capped at n/2: a depth-5 net sees 63 x 63 sites, all of a 64 x 64 periodic field."""
+    return tuple(min(2 ** i, max(n // 2, 1)) for i in range(depth))
+
+
+def _net(cfg: Config, n: int, channels: int = 1, cond_channels: int = 0) -> ScoreNet:
+    return ScoreNet(channels, cond_channels, width=cfg.width, depth=cfg.depth, dilations=_dilations(n, cfg.depth))
+
+
+def _train_pixel(cfg: Config, train: torch.Tensor, settings: ScoreSettings, ckpt: Path, device,
                  progress: Progress) -> ScoreNet:
+    L = train.shape[-1]
     torch.manual_seed(cfg.seed)
-    model = ScoreNet(1, width=cfg.width, depth=cfg.depth).to(device)
-    train_score(model, train[:, None].to(device), settings, checkpoint=path, progress=progress,
-                desc=f"pixel score L={train.shape[-1]}")
+    model = _net(cfg, L).to(device)
+    train_score(model, train[:, None].to(device), settings, checkpoint=ckpt / f"pixel_L{L}_lr{settings.lr:g}.pt",
+                progress=progress, desc=f"pixel score L={L}")
     return model
 
 
-def _train_wavelet(cfg: Config, train: torch.Tensor, settings: ScoreSettings, ckpt: Path, L: int, device,
+def _train_wavelet(cfg: Config, train: torch.Tensor, settings: ScoreSettings, ckpt: Path, device,
                    progress: Progress) -> WaveletScoreModel:
+    L = train.shape[-1]
     levels = check_lattice(L) - check_lattice(cfg.coarse_size)
     coarse, pairs = WaveletScoreModel.decompose(train[:, None].double(), levels)
     torch.manual_seed(cfg.seed)
     coarse_scale = float(coarse.std())
-    coarse_model = ScoreNet(1, width=cfg.width, depth=cfg.depth).to(device)
+    coarse_model = _net(cfg, cfg.coarse_size).to(device)
+    tag = f"wavelet_L{L}_lr{settings.lr:g}"
     train_score(coarse_model, (coarse / coarse_scale).float().to(device), settings,
-                checkpoint=ckpt / f"wavelet_L{L}_coarse.pt", progress=progress, desc=f"coarse score L={L}")
+                checkpoint=ckpt / f"{tag}_coarse.pt", progress=progress, desc=f"coarse score L={L}")
     conditionals, detail_scales, cond_scales = [], [], []
     for j, (x_j, details) in enumerate(pairs, start=1):
         d_scale, c_scale = float(details.std()), float(x_j.std())
-        model = ScoreNet(3, 1, width=cfg.width, depth=cfg.depth).to(device)
+        model = _net(cfg, x_j.shape[-1], 3, 1).to(device)
         train_score(model, (details / d_scale).float().to(device), settings, cond=(x_j / c_scale).float().to(device),
-                    checkpoint=ckpt / f"wavelet_L{L}_level{j}.pt", progress=progress,
+                    checkpoint=ckpt / f"{tag}_level{j}.pt", progress=progress,
                     desc=f"conditional score L={L} level {j}")
         conditionals.append(model)
         detail_scales.append(d_scale)
@@ -236,8 +283,8 @@ def _steps_needed(quality: dict, L: int, kind: str, cfg: Config) -> int:
 # ------------------------------------------------------------------------------------ results
 
 
-def _metrics(quality: dict, needed: dict, cfg: Config, lr: float) -> dict[str, float]:
-    m: dict[str, float] = {"lr": lr}
+def _metrics(quality: dict, needed: dict, cfg: Config, lr: dict) -> dict[str, float]:
+    m: dict[str, float] = {"lr_pixel": lr["pixel"], "lr_wavelet": lr["wavelet"]}
     for key, q in quality.items():
         if key[1] == "floor":
             m[f"ps_error_floor_L{key[0]}"] = q["ps_error"]
@@ -257,14 +304,13 @@ def _verdict(needed: dict, quality: dict, cfg: Config) -> Verdict:
     p_small, p_big = needed[small, "pixel"], needed[big, "pixel"]
     reached = all(n > 0 for n in (w_small, w_big, p_small, p_big))
     unreached = "-1 = not reached within the grid"
-    wavelet_flat = w_big > 0 and (w_small > 0 and w_big <= w_small)
-    pixel_grows = (p_big < 0 and p_small > 0) or (p_big > 0 and p_small > 0 and p_big > p_small)
-    if wavelet_flat and pixel_grows:
+    wavelet_flat, pixel_grows = w_big <= w_small, p_big > p_small
+    if not reached:
+        verdict = "not tested"
+    elif wavelet_flat and pixel_grows:
         verdict = "holds"
     elif wavelet_flat or pixel_grows:
         verdict = "partially"
-    elif not reached and w_big < 0 and p_big < 0:
-        verdict = "not tested"
     else:
         verdict = "does not hold"
     return Verdict(
@@ -273,8 +319,9 @@ def _verdict(needed: dict, quality: dict, cfg: Config) -> Verdict:
         verdict,
         f"steps needed (power-spectrum error within {cfg.tolerance} of the reference noise floor; {unreached}): "
         f"wavelet {w_small} (L={small}) -> {w_big} (L={big}); pixel {p_small} (L={small}) -> {p_big} (L={big}). "
-        "Criterion: holds if the wavelet count does not grow and the pixel count grows (or is not reached at the "
-        "largest size); not tested if neither model reaches the tolerance at the largest size.",
+        "Criterion: not tested unless both models reach the tolerance at both sizes within the grid (a model that "
+        "never reaches it is not trained well enough to count steps); then holds if the wavelet count does not "
+        "grow and the pixel count grows, partially if one of the two, does not hold otherwise.",
         "Guth et al. 2022: a constant number of steps per scale for the wavelet model (phi^4, CelebA)")
 
 
@@ -297,10 +344,17 @@ def _tables(quality: dict, needed: dict, cfg: Config) -> list:
     return [table, need]
 
 
-def _notes(cfg: Config, lr: float) -> list[str]:
+def _notes(cfg: Config, lr: dict) -> list[str]:
     return [f"phi^4 at beta = {cfg.beta}; CNNs of width {cfg.width} and depth {cfg.depth}, {cfg.train_steps} Adam "
-            f"steps at lr {lr:g} (chosen on validation fields), batch {cfg.batch_size}; the wavelet model's coarsest "
-            f"field is {cfg.coarse_size} x {cfg.coarse_size}; deterministic DDIM sampling down to t = {T_MIN}."]
+            f"steps at lr {lr['pixel']:g} (pixel) and {lr['wavelet']:g} (wavelet) (chosen on validation fields), batch "
+            f"{cfg.batch_size}, weights averaged (EMA {cfg.ema}); dilated 3 x 3 convolutions (1, 2, 4, ... capped at "
+            f"half the field) so every network sees its whole field; v-prediction; the wavelet model's coarsest "
+            f"field is {cfg.coarse_size} x {cfg.coarse_size}; deterministic DDIM sampling down to t = {T_MIN}.",
+            "The noise floor is smaller at larger L (more frequency bins), so the tolerance is stricter there for both "
+            "models; the power-spectrum error does not see the site marginal (see the energy column: the generated "
+            "site values are less concentrated near +-1 than the MCMC ones).",
+            "Not done: the Fashion-MNIST arm of the issue (28 x 28 padded to 32 x 32; quality by the power spectrum "
+            "and the pixel histogram against held-out test images); only phi^4 fields are generated here."]
 
 
 # ------------------------------------------------------------------------------------ figures

@@ -13,6 +13,19 @@ deterministic DDIM update (Song, Meng & Ermon, ICLR 2021) on ``steps`` uniform t
 network is known: :math:`\varepsilon^*(x_t) = s_t(a_t^2\Sigma + s_t^2 I)^{-1}(x_t - a_t\mu)`
 (:func:`gaussian_optimal_noise`), the known answer the tests train against.
 
+Parameterization ("v-prediction", Salimans & Ho, ICLR 2022): the CNN outputs
+:math:`v_\theta \approx a_t\varepsilon - s_t x_0` and :math:`\varepsilon_\theta = s_t x_t + a_t v_\theta`,
+so :math:`\hat x_0 = a_t x_t - s_t v_\theta`; the loss is :math:`\|v_\theta - v\|^2`, i.e. the noise loss
+above weighted by :math:`1/a_t^2`, on :math:`t \in [t_{min}, T_{MAX}]`. With the plain noise output the first
+DDIM step divides the network's error by :math:`a_{T_{MAX}} = 0.016` (the network has to learn the identity
+to 1e-4 near t = 1): measured on phi^4 at L = 16 (wsgm, quick networks, 300 Adam steps), the
+power-spectrum error at 64 steps was 0.87 (pixel) and 1.01 (wavelet) with exploded samples, and 0.17
+and 0.07 with this parameterization (noise floor 0.09). :func:`train_score` also keeps an exponential moving
+average of the weights (``ScoreSettings.ema``, with the usual warm-up :math:`\min(\text{ema},
+(1+k)/(10+k))`) and ends with it; with the cosine-annealed learning rate its measured effect on that
+error was below 0.003. The CNN's 3 x 3 convolutions can be dilated (``dilations``) so that a few layers
+see the whole periodic field.
+
 The wavelet score model of Guth, Coste, De Bortoli & Mallat (NeurIPS 2022) factorizes
 :math:`p(x_0) = p(x_J)\prod_j p(\bar x_j \mid x_j)`: a plain model for the coarse field :math:`x_J` and,
 per level, a conditional model of the normalized details given the coarse field at the same
@@ -36,8 +49,8 @@ from ..io.atomic import atomic_write
 from ..runtime import Progress, no_progress
 from .wavelets import haar2d, ihaar2d
 
-__all__ = ["ScoreNet", "ScoreSettings", "train_score", "ddim_sample", "gaussian_optimal_noise", "schedule",
-           "WaveletScoreModel", "T_MIN", "T_MAX"]
+__all__ = ["ScoreNet", "ScoreSettings", "train_score", "denoising_loss", "ddim_sample", "gaussian_optimal_noise",
+           "schedule", "WaveletScoreModel", "T_MIN", "T_MAX"]
 
 T_MIN = 1e-3
 """The smallest diffusion time (noise level sin(pi T_MIN / 2) ~ 1.6e-3 of the data scale)."""
@@ -61,33 +74,48 @@ def gaussian_optimal_noise(x_t: torch.Tensor, t: float, mean: torch.Tensor, cov:
 
 class ScoreNet(nn.Module):
     r"""A small periodic CNN :math:`\varepsilon_\theta(x_t, t \mid c)`: ``depth`` 3 x 3 circular convolutions of
-    ``width`` channels with SiLU; inputs: the noisy field (``channels``), the condition (``cond_channels``,
-    e.g. the coarse field) and :math:`\log s_t` as a constant channel; output: ``channels``."""
+    ``width`` channels with SiLU (dilated by ``dilations``, one per layer, default all 1: the receptive field
+    has side :math:`1 + 2\sum_i d_i`); inputs: the noisy field (``channels``), the condition (``cond_channels``,
+    e.g. the coarse field) and :math:`\log s_t` as a constant channel; the raw output is the velocity
+    :math:`v_\theta` (:meth:`velocity`), the call returns the noise :math:`s_t x_t + a_t v_\theta` (``channels``)."""
 
-    def __init__(self, channels: int, cond_channels: int = 0, width: int = 32, depth: int = 4):
+    def __init__(self, channels: int, cond_channels: int = 0, width: int = 32, depth: int = 4,
+                 dilations: tuple[int, ...] | None = None):
         super().__init__()
         for name, value, low in (("channels", channels, 1), ("cond_channels", cond_channels, 0),
                                  ("width", width, 1), ("depth", depth, 2)):
             if not isinstance(value, int) or value < low:
                 raise InvalidParameterError(f"The '{name}' parameter of ScoreNet must be an int >= {low}. "
                                             f"Got {value!r} instead.")
-        self.channels, self.cond_channels = channels, cond_channels
+        dilations = (1,) * depth if dilations is None else tuple(dilations)
+        if len(dilations) != depth or not all(isinstance(d, int) and d >= 1 for d in dilations):
+            raise InvalidParameterError(f"The 'dilations' parameter of ScoreNet must hold one int >= 1 per layer "
+                                        f"(depth={depth}). Got {dilations!r} instead.")
+        self.channels, self.cond_channels, self.dilations = channels, cond_channels, dilations
         layers: list[nn.Module] = []
         c_in = channels + cond_channels + 1
         for i in range(depth):
             c_out = channels if i == depth - 1 else width
-            layers.append(nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="circular"))
+            d = dilations[i]
+            layers.append(nn.Conv2d(c_in, c_out, 3, padding=d, dilation=d, padding_mode="circular"))
             if i < depth - 1:
                 layers.append(nn.SiLU())
             c_in = c_out
         self.body = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
-        """x (B, channels, n, n), t (B,), cond (B, cond_channels, n, n) or None -> predicted noise like x."""
+    def velocity(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        r"""The network's raw output :math:`v_\theta(x_t, t \mid c)`, the predicted
+        :math:`a_t\varepsilon - s_t x_0`."""
         _, s = schedule(t)
         level = torch.log(s).to(x.dtype)[:, None, None, None].expand(x.shape[0], 1, *x.shape[-2:])
         parts = [x, level] if cond is None else [x, cond, level]
         return self.body(torch.cat(parts, dim=1))
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        r"""x (B, channels, n, n), t (B,), cond (B, cond_channels, n, n) or None -> predicted noise
+        :math:`s_t x_t + a_t v_\theta` like x."""
+        a, s = (v.to(x.dtype)[:, None, None, None] for v in schedule(t))
+        return s * x + a * self.velocity(x, t, cond)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,10 +126,12 @@ class ScoreSettings:
     batch_size: int = 64  # fields per step
     lr: float = 2e-3  # Adam learning rate, cosine-annealed to 0
     seed: int = 0  # seed of the batches, times and noises
+    ema: float = 0.999  # decay of the exponential moving average of the weights (0: none), see train_score
 
     def __post_init__(self):
-        if self.steps < 1 or self.batch_size < 1 or not self.lr > 0:
-            raise InvalidParameterError(f"ScoreSettings needs steps >= 1, batch_size >= 1 and lr > 0. Got {self}.")
+        if self.steps < 1 or self.batch_size < 1 or not self.lr > 0 or not 0 <= self.ema < 1:
+            raise InvalidParameterError(f"ScoreSettings needs steps >= 1, batch_size >= 1, lr > 0 and 0 <= ema < 1. "
+                                        f"Got {self}.")
 
 
 def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *, cond: torch.Tensor | None = None,
@@ -121,6 +151,7 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, settings.steps)
     losses: list[float] = []
     start = 0
+    ema = [p.detach().clone() for p in model.parameters()] if settings.ema > 0 else []
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, weights_only=True)
         if state["settings"] == dataclasses.asdict(settings):
@@ -128,6 +159,8 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
             start, losses = int(state["step"]), list(state["losses"])
+            for e, saved in zip(ema, state["ema"], strict=True):
+                e.copy_(saved)
     model.train()
     device = next(model.parameters()).device
     data = data.to(device)
@@ -135,24 +168,51 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
     for step in progress(range(start, settings.steps), desc=desc, total=settings.steps - start):
         gen = torch.Generator(device="cpu").manual_seed(settings.seed * 1_000_003 + step)  # depends on the step only
         index = torch.randint(0, len(data), (settings.batch_size,), generator=gen)
-        t = T_MIN + (1 - T_MIN) * torch.rand(settings.batch_size, generator=gen, dtype=torch.float64)
+        t = T_MIN + (T_MAX - T_MIN) * torch.rand(settings.batch_size, generator=gen, dtype=torch.float64)
         noise = torch.randn((settings.batch_size,) + tuple(data.shape[1:]), generator=gen).to(device, data.dtype)
         a, s = (v.to(device, data.dtype)[:, None, None, None] for v in schedule(t))
         x0 = data[index]
-        predicted = model(a * x0 + s * noise, t.to(device), None if cond is None else cond[index])
-        loss = ((predicted - noise) ** 2).mean()
+        predicted = model.velocity(a * x0 + s * noise, t.to(device), None if cond is None else cond[index])
+        loss = ((predicted - (a * noise - s * x0)) ** 2).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         scheduler.step()
+        if ema:
+            with torch.no_grad():
+                decay = min(settings.ema, (1 + step) / (10 + step))
+                for e, p in zip(ema, model.parameters()):
+                    e.lerp_(p.detach(), 1 - decay)
         losses.append(float(loss.detach()))
         if checkpoint is not None and ((step + 1) % 200 == 0 or step + 1 == settings.steps):
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                     "scheduler": scheduler.state_dict(), "step": step + 1, "losses": losses,
+                     "scheduler": scheduler.state_dict(), "step": step + 1, "losses": losses, "ema": ema,
                      "settings": dataclasses.asdict(settings)}
             atomic_write(checkpoint, lambda file, state=state: torch.save(state, file))
+    with torch.no_grad():
+        for p, e in zip(model.parameters(), ema):
+            p.copy_(e)
     model.eval()
     return losses
+
+
+@torch.no_grad()
+def denoising_loss(model: ScoreNet, data: torch.Tensor, *, cond: torch.Tensor | None = None, times: int = 8,
+                   seed: int = 0) -> float:
+    r"""The training objective of :func:`train_score` on held-out ``data`` (N, channels, n, n): the mean of
+    :math:`\|v_\theta(x_t, t \mid c) - (a_t\varepsilon - s_t x_0)\|^2` per coefficient over ``times`` evenly spaced
+    t in [0.05, 0.95] (fixed noises from ``seed``), for choosing hyperparameters on validation fields."""
+    gen = torch.Generator().manual_seed(seed)
+    device = next(model.parameters()).device
+    data = data.to(device)
+    cond = cond.to(device) if cond is not None else None
+    losses = []
+    for t in torch.linspace(0.05, 0.95, times, dtype=torch.float64):
+        a, s = (float(v) for v in schedule(t))
+        noise = torch.randn(data.shape, generator=gen).to(data)
+        v = model.velocity(a * data + s * noise, t.expand(len(data)).to(device), cond)
+        losses.append(float(((v - (a * noise - s * data)) ** 2).mean()))
+    return sum(losses) / len(losses)
 
 
 @torch.no_grad()
