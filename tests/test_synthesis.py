@@ -168,6 +168,21 @@ def test_synthesis_with_second_moments_keeps_the_energy():
     assert without.target.shape == (len(S.meta),) and SECOND not in without.order_errors
     with pytest.raises(ShapeError, match="second_moments=True"):
         synthesize(scattering_moments(x, S), S, second_moments=True, steps=5, progress=False)
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_moment_vector_length_decides_second_moments_whatever_the_default(monkeypatch, default):
+    import scatlab.synthesis.synthesis as module
+
+    monkeypatch.setattr(module, "SECOND_MOMENTS", default)
+    x = standardized(crop("gravel", 0, 0, 32))
+    S = scatlab.Scattering2D((32, 32), J=2, L=4, padding="periodic")
+    full = synthesize(scattering_moments(x, S, second_moments=True), S, steps=3, progress=False)
+    assert full.target.shape == (n_moments(S, True),) and SECOND in full.order_errors
+    plain = synthesize(scattering_moments(x, S), S, steps=3, progress=False)
+    assert plain.target.shape == (n_moments(S, False),) and SECOND not in plain.order_errors
+    signal = synthesize(x, S, steps=3, progress=False)  # a signal: the default decides
+    assert signal.target.shape == (n_moments(S, default),)
     with pytest.raises(InvalidParameterError, match="second_moments"):
         synthesize(x, S, second_moments="yes", progress=False)
 

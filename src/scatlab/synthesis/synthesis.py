@@ -121,7 +121,7 @@ def synthesize(reference, S: torch.nn.Module, *, n_samples: int = 1, method: str
         raise DataError("The reference of synthesize holds NaN or Inf values; clean them first.")
     is_signal = tuple(reference.shape) == tuple(S.shape)
     if second_moments is None:  # a moment vector says by its length whether it holds the second moments
-        second_moments = (SECOND_MOMENTS if is_signal or tuple(reference.shape) != (len(S.meta),) else False)
+        second_moments = SECOND_MOMENTS if is_signal else tuple(reference.shape) == (n_moments(S, True),)
     C = n_moments(S, second_moments)
     if is_signal:
         if bool(reference.max() == reference.min()):
