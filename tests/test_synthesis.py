@@ -168,6 +168,21 @@ def test_synthesis_with_second_moments_keeps_the_energy():
     assert without.target.shape == (len(S.meta),) and SECOND not in without.order_errors
     with pytest.raises(ShapeError, match="second_moments=True"):
         synthesize(scattering_moments(x, S), S, second_moments=True, steps=5, progress=False)
+
+
+@pytest.mark.parametrize("default", [True, False])
+def test_moment_vector_length_decides_second_moments_whatever_the_default(monkeypatch, default):
+    import scatlab.synthesis.synthesis as module
+
+    monkeypatch.setattr(module, "SECOND_MOMENTS", default)
+    x = standardized(crop("gravel", 0, 0, 32))
+    S = scatlab.Scattering2D((32, 32), J=2, L=4, padding="periodic")
+    full = synthesize(scattering_moments(x, S, second_moments=True), S, steps=3, progress=False)
+    assert full.target.shape == (n_moments(S, True),) and SECOND in full.order_errors
+    plain = synthesize(scattering_moments(x, S), S, steps=3, progress=False)
+    assert plain.target.shape == (n_moments(S, False),) and SECOND not in plain.order_errors
+    signal = synthesize(x, S, steps=3, progress=False)  # a signal: the default decides
+    assert signal.target.shape == (n_moments(S, default),)
     with pytest.raises(InvalidParameterError, match="second_moments"):
         synthesize(x, S, second_moments="yes", progress=False)
 
@@ -406,7 +421,7 @@ def test_textures_experiment_quick_run(tmp_path):
     assert len(result.verdicts) == 3 and all(v.verdict in VERDICTS for v in result.verdicts)
     assert len(result.selections) == 1 and result.selections[0].grid == [False, True]
     assert result.selections[0].chosen == (result.selections[0].scores[1] < result.selections[0].scores[0])
-    assert m["verdict_pairs"] == len(cfg.images) * len(textures.STATISTICS)
+    assert m["verdict_pairs"] == len(cfg.images) * len(textures.HELD_OUT)
     assert 0 <= m["other_model_within_natural"] <= m["verdict_pairs"]  # the model not selected, scored alike
     assert m["selection_immunohistochemistry_order2_l2_energy_ratio"] == pytest.approx(1.0, abs=0.02)
     assert all(isinstance(v, (int, float)) and math.isfinite(v) for v in m.values())
@@ -447,6 +462,40 @@ def test_textures_verdict_rules_on_hand_made_numbers():
     assert energy_verdict([0.98, 1.03], 0.05) == "holds"
     assert energy_verdict([0.98, 0.36], 0.05) == "partially"
     assert energy_verdict([0.58, 0.36], 0.05) == "does not hold"
+
+
+def _stats(**values):
+    return {k: values.get(k, 1.0) for k in ("energy", "hist_w1", "spectrum_db", "network", "kurtosis")} | {
+        "energy_ratio": values.get("energy_ratio", 1.0)}
+
+
+def test_textures_selection_and_verdicts_leave_out_the_fitted_statistics():
+    from scatlab.experiments import textures
+
+    assert set(textures.HELD_OUT) | set(textures.FITTED) == set(textures.STATISTICS)
+    assert not set(textures.HELD_OUT) & set(textures.FITTED)
+    crop = _stats(hist_w1=2.0, network=4.0, kurtosis=0.5)
+    # held-out distances 1, 2, 0.25 over crops 2, 4, 0.5: 0.5 each; energy and spectrum do not count
+    assert textures.selection_score(_stats(hist_w1=1.0, network=2.0, kurtosis=0.25, energy=9.0, spectrum_db=9.0),
+                                    crop) == pytest.approx(0.5)
+    fits = _stats(energy=0.0, spectrum_db=0.0)  # perfect on the fitted statistics only
+    assert textures.selection_score(fits, crop) == textures.selection_score(_stats(energy=5.0), crop)
+    # order2_l2 fits energy and spectrum (0 there) and ties the baselines elsewhere: on par, not better
+    record = {"stats": {"gaussian": _stats(energy=0.0, spectrum_db=0.0), "order1": _stats(energy=3.0, spectrum_db=3.0),
+                        "order2": _stats(), "order2_l2": _stats(energy=0.0, spectrum_db=0.0),
+                        "other crop": _stats(energy=0.1, spectrum_db=0.1, hist_w1=0.1, network=0.1, kurtosis=0.1,
+                                             energy_ratio=1.2)}}
+    verdicts, metrics = textures._verdicts({"a": record, "b": record}, "order2_l2")
+    assert metrics["verdict_vs_order1_better"] == 0 and metrics["verdict_vs_order1_on_par"] == 6
+    assert metrics["verdict_pairs"] == 6 and metrics["verdict_within_natural"] == 0
+    assert verdicts[0].verdict == "does not hold" and verdicts[1].verdict == "does not hold"
+    assert "fitted by gaussian, order2_l2" in verdicts[0].evidence
+    assert verdicts[2].verdict == "holds" and "by construction" in verdicts[2].evidence
+    # the held-out statistics decide: order2_l2 better than both baselines on all of them
+    record["stats"]["order2_l2"] = _stats(hist_w1=0.05, network=0.05, kurtosis=0.05, energy=5.0, spectrum_db=5.0)
+    verdicts, metrics = textures._verdicts({"a": record}, "order2_l2")
+    assert verdicts[0].verdict == "holds" and verdicts[1].verdict == "holds"
+    assert metrics["verdict_vs_gaussian_better"] == 3
 
 
 def test_textures_config_refuses_a_selection_image_among_the_test_images(tmp_path):
