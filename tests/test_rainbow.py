@@ -96,3 +96,32 @@ def test_bad_config_names_the_field(tmp_path, field, value, match):
     bad = dataclasses.replace(rainbow.Config(), **{**TINY, field: value})
     with pytest.raises(InvalidParameterError, match=match):
         rainbow.run(bad, tmp_path, no_progress)
+
+
+def test_two_widths_leave_the_alignment_slope_untested(record):
+    # one point per width: 2 widths give no standard error, so claim (1) cannot be judged
+    assert record[1]["verdicts"][0]["verdict"] == "not tested"
+    assert "alignment_slope_stderr_layer1" not in record[1]["metrics"]
+
+
+def test_alignment_slope_is_fitted_on_one_point_per_width():
+    import numpy as np
+
+    cfg = dataclasses.replace(rainbow.Config(), base_channels=(4,), widths=(1.0, 2.0, 4.0), layers=(1,))
+    # three seed pairs per width whose geometric mean is exactly 0.5 * width^-1; the spread inside a width
+    # (pairs sharing networks) must not enter the standard error
+    spread = np.array([0.5, 1.0, 2.0])
+    widths = {m: {"pairs": [(0, 1), (0, 2), (1, 2)], "error": (0.5 / m * spread)[None, :]} for m in cfg.widths}
+    fit = rainbow._alignment_fits(cfg, widths)[0]
+    assert fit["slope"] == pytest.approx(-1.0) and fit["stderr"] == pytest.approx(0.0, abs=1e-12)
+    assert fit["intercept"] == pytest.approx(math.log(0.5))
+
+
+def test_gap_shrinks_only_beyond_two_standard_errors():
+    # slope -0.11 per doubling with residuals of about 0.5 points: not 2 SE below 0
+    noisy = rainbow._fit_line([0, 1, 2, 3, 4], [5.0, 4.2, 5.1, 3.9, 4.6])
+    assert noisy["slope"] < 0 and not rainbow._shrinks(noisy)
+    steady = rainbow._fit_line([0, 1, 2, 3, 4], [5.0, 4.1, 3.0, 2.1, 0.9])
+    assert rainbow._shrinks(steady)
+    two = rainbow._fit_line([0, 1], [5.0, 1.0])  # no standard error with 2 points: not counted as shrinking
+    assert two["slope"] == pytest.approx(-4.0) and math.isnan(two["stderr"]) and not rainbow._shrinks(two)

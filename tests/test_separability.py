@@ -98,3 +98,61 @@ def test_bad_configurations_name_the_parameter(tmp_path):
         run_bad(tmp_path, probe_Cs=())
     with pytest.raises(InvalidParameterError, match="'epochs'"):
         run_bad(tmp_path, epochs=0)
+
+
+# ------------------------------------------------------------- verdict logic on hand-made numbers
+
+
+def hand_made(s_pc_last=2.0, s_st_last=1.0, validation=50.0, test=50.0, within_st=(0.9, 0.5)):
+    """Runs and per-layer measures of two layers (0: pixels) for every trained network."""
+    runs = {m: {"validation": [validation - 5, validation], "test": test, "lr": 0.1, "parameters": 10}
+            for m in separability.TRAINED}
+    layer = dict(probe=60.0, nc1=1.0, separation_mean=1.0, separation_min=0.5, within_share=0.9, finite=True)
+    measures = {m: {0: dict(layer), 1: dict(layer, probe=80.0, nc1=0.5, separation_mean=1.5)} for m in runs}
+    measures["phase-collapse"][1]["separation_mean"] = s_pc_last
+    measures["soft-threshold"][1]["separation_mean"] = s_st_last
+    for k, w in enumerate(within_st):
+        measures["soft-threshold"][k]["within_share"] = w
+    return runs, measures
+
+
+def verdicts(runs, measures):
+    inversion = {0: 1e-7, 1: 1e-7}
+    return [v.verdict for v in separability._verdicts(separability.Config(), runs, measures, inversion, 10.0)]
+
+
+def test_learned_is_decided_on_validation_not_test():
+    # chance 10 %: learned means validation >= 20 %; the test accuracy plays no part
+    assert verdicts(*hand_made(validation=50.0, test=5.0)) == ["holds", "holds", "holds"]
+    assert verdicts(*hand_made(validation=15.0, test=95.0)) == ["not tested"] * 3
+
+
+def test_more_separation_needs_the_margin():
+    # (i) and (iii) hold; (ii) needs s_L(phase collapse) > s_L(soft threshold) x (1 + nc1_tolerance = 0.1)
+    assert verdicts(*hand_made(s_pc_last=2.0, s_st_last=1.9))[1] == "partially"  # 5 % more: not counted
+    assert verdicts(*hand_made(s_pc_last=2.0, s_st_last=1.7))[1] == "holds"  # 18 % more
+    assert verdicts(*hand_made(s_pc_last=2.0, s_st_last=1.7, within_st=(0.5, 0.9)))[1] == "partially"
+
+
+def test_undefined_measures_are_not_tested_rather_than_a_crash():
+    runs, measures = hand_made()
+    measures["soft-threshold"][1]["within_share"] = math.nan
+    assert verdicts(runs, measures) == ["holds", "not tested", "holds"]
+    measures["cnn"][1] = separability._undefined(8)
+    assert verdicts(runs, measures)[0] == "not tested"
+
+
+def test_a_constant_or_non_finite_layer_is_measured_without_error():
+    import numpy as np
+
+    cfg = separability.Config(probe_Cs=(1.0,), probe_max_iter=20)
+    y = {s: np.repeat(np.arange(3), 4) for s in ("probe", "validation", "test")}
+    rng = np.random.default_rng(0)
+    h = {"probe": rng.normal(size=(12, 5)), "validation": rng.normal(size=(12, 5)), "test": np.ones((12, 5))}
+    m = separability._layer_measures(cfg, h, y)  # tr Σ_W = tr Σ_B = 0 on the test images: the share is 0 / 0
+    assert m["finite"] and math.isnan(m["within_share"]) and m["ratio"] == math.inf
+    assert 0 <= m["probe"] <= 100
+    assert not any("within_share" in key for key in separability._metrics({}, {"cnn": {1: m}}, {}))
+    h["validation"] = np.full((12, 5), np.nan)
+    m = separability._layer_measures(cfg, h, y)
+    assert not m["finite"] and math.isnan(m["probe"]) and m["probe_scores"] == []

@@ -30,7 +30,10 @@ pooling, the channel vector at each position a sample):
   norm: a ReLU network without normalization can move a global scale between layers, which no
   orthogonal A absorbs), so 0 is a perfect alignment and 2 that of uncorrelated representations;
   the unaligned error (A = I) as a baseline; a power law err ~ width^slope fitted by least
-  squares on log error vs log width over all pairs (slope and standard error);
+  squares on log error vs log width, one point per width: the mean over the seed pairs of log
+  error (the pairs at one width share networks, so they are averaged before the fit rather than
+  counted as independent points); the slope's standard error is that of this fit on
+  ``len(widths)`` points (undefined with fewer than 3 widths);
 - the weight covariance :math:`C_j` of every seed with its inputs aligned to seed 0
   (:math:`W_jA_{j-1}^T`): spectrum, entropy effective rank (against that of the same layer at
   initialization, which has the same shape and number of rows, so the same rank limit), cross-seed
@@ -48,8 +51,9 @@ Verdicts (criteria stated before the full run; the comparison of (3) was moved f
 accuracy to the refitted one after a first quick run, whose undertrained heads made any network
 with a refitted readout look better than the trained ones):
 
-(1) holds if, for every layer of ``layers``, the fitted slope of the aligned error is negative by
-    more than 2 standard errors; partially if for some layers; does not hold otherwise.
+(1) holds if, for every layer of ``layers``, the fitted slope of the aligned error (one point per
+    width, above) is negative by more than 2 standard errors; partially if for some layers; does not
+    hold otherwise; not tested with fewer than 3 widths (no standard error).
 (2) at the largest width, per layer: "low rank" if the entropy effective rank is at most
     ``RANK_RATIO`` = 0.5 times that of the layer at initialization; "same across seeds" if the mean
     aligned cross-seed similarity is >= ``SIMILAR`` = 0.8 and above both the unaligned and the
@@ -57,8 +61,11 @@ with a refitted readout look better than the trained ones):
     does not hold otherwise. The kurtosis is reported, not judged.
 (3) gap = mean test accuracy of the trained networks with a refitted last layer (over seeds) - mean
     of the rainbow networks (over draws). Holds if the gap at the largest width is <= ``GAP_MAX`` = 3
-    points and the least-squares slope of the gap against log2(width) is negative; partially if one
-    of the two; does not hold otherwise. The white networks are the random-feature reference.
+    points and the gap shrinks: the least-squares slope of the gap against log2(width), one point
+    per width, is below 0 by more than 2 of its standard errors (with 2-3 draws per width a merely
+    negative slope is close to a coin flip; with fewer than 3 widths the standard error is undefined
+    and the gap is not counted as shrinking); partially if one of the two; does not hold otherwise.
+    The white networks are the random-feature reference.
 
 Measured times on the shared 2-core CPU, one thread, with other jobs running (load average about
 10): ``--quick`` (widths x1/4 to x2, 3 seeds, 2,000 training images, 4 epochs) 117-152 s beside
@@ -402,17 +409,25 @@ def _accuracies(cfg: Config, data: dict, nets: list[SmallCNN], aligned: list, x_
     return out
 
 
+def _fit_line(x, y) -> dict:
+    """Least-squares line y = intercept + slope x with the standard error of the slope (NaN with fewer than 3
+    points: no residual degree of freedom)."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    if len(x) < 3:
+        slope, intercept = np.polyfit(x, y, 1)
+        return {"slope": float(slope), "stderr": math.nan, "intercept": float(intercept)}
+    result = stats.linregress(x, y)
+    return {"slope": float(result.slope), "stderr": float(result.stderr), "intercept": float(result.intercept)}
+
+
 def _alignment_fits(cfg: Config, widths: dict) -> dict:
-    """Per layer: least-squares slope (and its standard error) of log(aligned error) on log(width) over
-    every pair of seeds at every width, and the intercept."""
+    """Per layer: least-squares slope of log(aligned error) on log(width), its standard error and the intercept,
+    fitted on one point per width, the mean over the seed pairs of log(error): the pairs at one width share
+    networks, so they are not independent samples and are averaged first."""
     depth = len(cfg.base_channels)
-    fits = {}
-    for j in range(depth):
-        x = np.concatenate([np.full(len(widths[m]["pairs"]), math.log(m)) for m in cfg.widths])
-        y = np.concatenate([np.log(np.maximum(widths[m]["error"][j], 1e-300)) for m in cfg.widths])
-        result = stats.linregress(x, y)
-        fits[j] = {"slope": float(result.slope), "stderr": float(result.stderr), "intercept": float(result.intercept)}
-    return fits
+    x = np.log(np.asarray(cfg.widths, dtype=float))
+    return {j: _fit_line(x, [np.mean(np.log(np.maximum(widths[m]["error"][j], 1e-300))) for m in cfg.widths])
+            for j in range(depth)}
 
 
 # ------------------------------------------------------------------------------------- summary
@@ -423,17 +438,25 @@ def _gap(w: dict) -> float:
     return float(np.mean(w["trained-refit"]) - np.mean(w["rainbow"]))
 
 
-def _gap_slope(cfg: Config, widths: dict) -> float:
-    gaps = [_gap(widths[m]) for m in cfg.widths]
-    return float(np.polyfit(np.log2(cfg.widths), gaps, 1)[0])
+def _gap_fit(cfg: Config, widths: dict) -> dict:
+    """Least-squares slope of the gap against log2(width), one point per width, and its standard error."""
+    return _fit_line(np.log2(cfg.widths), [_gap(widths[m]) for m in cfg.widths])
+
+
+def _shrinks(fit: dict) -> bool:
+    """A fitted slope below 0 by more than 2 standard errors (False if the SE is undefined): (1) and (3)."""
+    return bool(math.isfinite(fit["stderr"]) and fit["slope"] + 2 * fit["stderr"] < 0)
 
 
 def _metrics(cfg: Config, widths: dict, fits: dict, chosen: list) -> dict[str, float]:
     metrics: dict[str, float] = {"lr": float(chosen[0]), "weight_decay": float(chosen[1]),
-                                 "gap_slope_per_doubling": _gap_slope(cfg, widths)}
+                                 "gap_slope_per_doubling": _gap_fit(cfg, widths)["slope"]}
+    if math.isfinite(_gap_fit(cfg, widths)["stderr"]):
+        metrics["gap_slope_stderr"] = _gap_fit(cfg, widths)["stderr"]
     for j in cfg.layers:
         metrics[f"alignment_slope_layer{j}"] = fits[j - 1]["slope"]
-        metrics[f"alignment_slope_stderr_layer{j}"] = fits[j - 1]["stderr"]
+        if math.isfinite(fits[j - 1]["stderr"]):
+            metrics[f"alignment_slope_stderr_layer{j}"] = fits[j - 1]["stderr"]
     for m in cfg.widths:
         w, tag = widths[m], f"x{m:g}"
         metrics[f"parameters_{tag}"] = float(w["parameters"])
@@ -463,8 +486,9 @@ def _verdicts(cfg: Config, widths: dict, fits: dict) -> list[Verdict]:
     largest, smallest = max(cfg.widths), min(cfg.widths)
     big = widths[largest]
     # (1) alignment error decreases with width
-    decreasing = [j for j in cfg.layers if fits[j - 1]["slope"] + 2 * fits[j - 1]["stderr"] < 0]
-    verdict = ("holds" if len(decreasing) == len(cfg.layers) else "partially" if decreasing else "does not hold")
+    decreasing = [j for j in cfg.layers if _shrinks(fits[j - 1])]  # slope below 0 by more than 2 SE
+    verdict = ("not tested" if len(cfg.widths) < 3 else "holds" if len(decreasing) == len(cfg.layers) else
+               "partially" if decreasing else "does not hold")
     per_layer = "; ".join(
         f"layer {j}: {widths[smallest]['error'][j - 1].mean():.3f} at x{smallest:g} -> {big['error'][j - 1].mean():.3f}"
         f" at x{largest:g} (unaligned {big['unaligned'][j - 1].mean():.2f}), slope {fits[j - 1]['slope']:.2f} +-"
@@ -474,8 +498,11 @@ def _verdicts(cfg: Config, widths: dict, fits: dict) -> list[Verdict]:
               " A = UV^T, and A phi -> phi' in mean square as the width grows (Guth, Ménard, Rochette & Mallat 2023)",
         verdict=verdict,
         evidence=f"Relative aligned error on {cfg.n_align} test images, mean over {len(big['pairs'])} seed pairs: "
-                 f"{per_layer}. Criterion: fitted slope of log error vs log width below 0 by more than 2 standard"
-                 f" errors at every layer ({len(decreasing)}/{len(cfg.layers)} layers).",
+                 f"{per_layer}. Slopes fitted by least squares on one point per width (the mean over the pairs of"
+                 " log error: pairs at one width share networks). Criterion: slope of log error vs log width below 0"
+                 f" by more than 2 standard errors at every layer ({len(decreasing)}/{len(cfg.layers)} layers)"
+                 + ("" if len(cfg.widths) >= 3 else f"; with {len(cfg.widths)} widths the standard error is undefined,"
+                    " not tested") + ".",
         anchor="rainbow networks: A_j phi_j converges to a deterministic limit as widths grow")]
     # (2) low-rank, colored, similar covariances
     c = big["covariance"]
@@ -501,8 +528,8 @@ def _verdicts(cfg: Config, widths: dict, fits: dict) -> list[Verdict]:
         anchor="weight covariances are low-rank as a result of feature learning"))
     # (3) resampled accuracy approaches trained accuracy
     gap = _gap(big)
-    slope = _gap_slope(cfg, widths)
-    close, shrinks = gap <= GAP_MAX, slope < 0
+    gap_fit = _gap_fit(cfg, widths)
+    close, shrinks = gap <= GAP_MAX, _shrinks(gap_fit)
     verdict = "holds" if close and shrinks else "partially" if close or shrinks else "does not hold"
     rows = "; ".join(f"x{m:g}: trained {np.mean(widths[m]['trained']):.1f} (refitted"
                      f" {np.mean(widths[m]['trained-refit']):.1f}), rainbow {np.mean(widths[m]['rainbow']):.1f},"
@@ -514,7 +541,8 @@ def _verdicts(cfg: Config, widths: dict, fits: dict) -> list[Verdict]:
         evidence=f"Test accuracy (%), trained end to end (last layer refitted by ridge regression) mean over"
                  f" {cfg.seeds} seeds vs {cfg.draws} rainbow and white draws: {rows}. Gap refitted trained - rainbow"
                  f" at x{largest:g}: {gap:.2f} points (criterion <= {GAP_MAX}); slope of the gap per doubling of the"
-                 f" width {slope:+.2f} (criterion < 0).",
+                 f" width {gap_fit['slope']:+.2f} +- {gap_fit['stderr']:.2f} (least squares on the {len(cfg.widths)}"
+                 f" per-width gaps; criterion: below 0 by more than 2 standard errors): {shrinks}.",
         anchor="rainbow networks achieve similar performance as the trained networks"))
     return verdicts
 

@@ -65,7 +65,9 @@ Verdict criteria (tolerances fixed in advance, not fitted):
     soft-threshold network): (i) phase collapse separates the means progressively: Spearman
     :math:`\rho(k, s_k) \ge` 0.8 over its layers and :math:`s_L > s_0 (1 + \tau)`; (ii) it separates
     them more than the soft-thresholding: its last-layer :math:`s_L` exceeds the soft-threshold
-    network's (both start from the same pixels, so this compares their growth factors); (iii) the
+    network's by more than the same relative margin, :math:`s_L > s_L^\mathrm{st}(1 + \tau)`, τ =
+    ``nc1_tolerance`` = 0.1 (both start from the same pixels, so this compares their growth factors;
+    a smaller difference is not counted as "more"); (iii) the
     soft-thresholding concentrates: its :math:`w_L < w_0`. Holds if (i), (ii) and (iii); partially
     if (i) and one of (ii), (iii); does not hold otherwise. On a layer normalized to unit scale,
     mean separation and concentration are two readings of one ratio (the mean of
@@ -77,8 +79,12 @@ Verdict criteria (tolerances fixed in advance, not fitted):
     <= 1e-5 (float32). Holds if both; partially if it is invertible and the accuracy rises without
     the rank correlation; does not hold otherwise.
 
-A claim whose network did not learn (test accuracy less than 10 points above chance) or is not in
-``models`` is "not tested".
+A claim whose network did not learn (validation accuracy, at the learning rate kept, less than 10
+points above chance: decided on held-out training images, never on the test set), is not in
+``models``, or has non-finite activations on some layer (its measures are then undefined, NaN) is
+"not tested"; so is (b) when the soft-threshold network's within-class share is 0 / 0 on a layer
+(a layer constant on the test images: the share is reported as undefined, and left out of the
+metrics like every non-finite measure).
 
 The probes and the class means are fitted on training images the networks were trained on (as in
 Alain & Bengio's probes); every measure that is judged is computed on the test images.
@@ -324,6 +330,22 @@ def _measure(name: str, model, cfg: Config, splits: dict, layer: int) -> dict:
     """Every measure of one layer (module docstring) and the probe's choice of C."""
     h = {s: _layer_features(name, model, cfg, x, layer).double().numpy() for s, (x, _) in splits.items()}
     y = {s: labels.numpy() for s, (_, labels) in splits.items()}
+    return _layer_measures(cfg, h, y)
+
+
+def _undefined(features: int) -> dict:
+    """The record of a layer whose activations are not finite: every measure undefined (NaN), no probe choice."""
+    return {"features": features, "finite": False, "probe_scores": [],
+            **{m: math.nan for m in (*MEASURES, "probe_validation", "probe_C", "nc1_train", "within_share")}}
+
+
+def _layer_measures(cfg: Config, h: dict, y: dict) -> dict:
+    """The measures of one layer from its features ``h`` and labels ``y`` on the splits probe, validation and test.
+
+    A layer with a NaN or infinite activation has every measure undefined (NaN, ``finite`` False); a measure
+    that is 0 / 0 on a finite layer (the within-class share of a layer constant on the test images) is NaN."""
+    if not all(np.all(np.isfinite(v)) for v in h.values()):
+        return _undefined(h["test"].shape[1])
     probe = sep.linear_probe(h["probe"], y["probe"], h["validation"], y["validation"], h["test"], y["test"],
                              Cs=cfg.probe_Cs, max_iter=cfg.probe_max_iter)
     stats = sep.class_statistics(h["test"], y["test"])
@@ -336,11 +358,16 @@ def _measure(name: str, model, cfg: Config, splits: dict, layer: int) -> dict:
         "nc1": sep.nc1(h["test"], y["test"]),
         "nc1_train": sep.nc1(h["probe"], y["probe"]),
         "ratio": stats.within_trace / stats.between_trace if stats.between_trace > 0 else math.inf,
-        "within_share": stats.within_trace / (stats.within_trace + stats.between_trace),
+        "within_share": _share(stats.within_trace, stats.within_trace + stats.between_trace), "finite": True,
         "separation_mean": separation.mean, "separation_min": separation.min,
         "dimension_within": sep.effective_dimension(h["test"], y["test"], covariance="within"),
         "dimension_total": sep.effective_dimension(h["test"], covariance="total"),
     }
+
+
+def _share(part: float, total: float) -> float:
+    """part / total, NaN (undefined) when the total variance is 0 (a layer constant on the images)."""
+    return part / total if total > 0 else math.nan
 
 
 @torch.no_grad()
@@ -387,6 +414,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         for k in progress(layers, desc=f"{name}: layers", total=len(layers)):
             measures[name][k] = _measure(name, model, cfg, splits, k)
             m = measures[name][k]
+            if not m["finite"]:  # no probe was fitted: no choice of C to record
+                continue
             selections.append(Selection(f"C of the linear probe, {name}, layer {k}", list(map(float, cfg.probe_Cs)),
                                         [round(s, 2) for s in m["probe_scores"]], m["probe_C"],
                                         f"validation accuracy (%), {cfg.n_validation} held-out training images, max"
@@ -423,7 +452,22 @@ def _accuracy_tolerance(last: float, n: int) -> float:
 
 
 def _learned(runs: dict, name: str, chance: float) -> bool:
-    return name in runs and runs[name]["test"] >= chance + LEARNED
+    """Whether a network learned: its validation accuracy (the learning rate kept) is LEARNED points above chance.
+    Decided on the held-out training images, never on the test set."""
+    return name in runs and max(runs[name]["validation"]) >= chance + LEARNED
+
+
+def _tested(runs: dict, measures: dict, name: str, chance: float) -> str:
+    """'' if the claim on network ``name`` can be judged, else the reason it is not tested."""
+    if name not in runs:
+        return f"{name} is not in the run's models"
+    if not _learned(runs, name, chance):
+        return (f"{name} did not learn (validation accuracy {max(runs[name]['validation']):.1f} % < chance"
+                f" + {LEARNED:g} = {chance + LEARNED:g} %)")
+    undefined = [k for k, m in measures.get(name, {}).items() if not m["finite"]]
+    if undefined:
+        return f"{name} has non-finite activations at layer(s) {_fmt(undefined)}: its measures are undefined"
+    return ""
 
 
 def _fmt(values) -> str:
@@ -435,9 +479,9 @@ def _verdicts(cfg: Config, runs: dict, measures: dict, inversion: dict, chance: 
     claim_a = ("Trained CNNs make the classes progressively more linearly separable and more concentrated, layer after"
                " layer: the linear-probe accuracy rises and the within-class variability NC1 falls with depth (Oyallon,"
                " CVPR 2017; Papyan, Han & Donoho, PNAS 2020)")
-    if not _learned(runs, "cnn", chance):
-        verdicts.append(Verdict(claim_a, "not tested", "the CNN is not in the run's models, or did not learn (test"
-                                f" accuracy below {chance + LEARNED:g} %)."))
+    reason = _tested(runs, measures, "cnn", chance)
+    if reason:
+        verdicts.append(Verdict(claim_a, "not tested", f"{reason}."))
     else:
         layers, acc = _series(measures, "cnn", "probe")
         _, nc = _series(measures, "cnn", "nc1")
@@ -462,18 +506,22 @@ def _verdicts(cfg: Config, runs: dict, measures: dict, inversion: dict, chance: 
     claim_b = ("The modulus (phase collapse) separates the class means layer after layer; a soft-thresholding"
                " concentrates the within-class variability but does not separate the means as much (Zarka, Guth &"
                " Mallat, ICLR 2021; Guth, Zarka & Mallat, ICLR 2022)")
-    if not (_learned(runs, "phase-collapse", chance) and _learned(runs, "soft-threshold", chance)):
-        verdicts.append(Verdict(claim_b, "not tested", "the phase-collapse and soft-threshold networks are not both"
-                                " in the run's models, or one did not learn."))
+    reason = "; ".join(r for r in (_tested(runs, measures, m, chance) for m in ("phase-collapse", "soft-threshold"))
+                       if r)
+    layers_st, w_st = _series(measures, "soft-threshold", "within_share") if not reason else (None, None)
+    if not reason and not np.all(np.isfinite(w_st)):
+        reason = (f"the within-class share of the soft-threshold network is undefined (0 / 0, a layer constant on the"
+                  f" test images) at layer(s) {_fmt(layers_st[~np.isfinite(w_st)])}")
+    if reason:
+        verdicts.append(Verdict(claim_b, "not tested", f"{reason}."))
     else:
         layers, s_pc = _series(measures, "phase-collapse", "separation_mean")
         _, s_st = _series(measures, "soft-threshold", "separation_mean")
-        _, w_st = _series(measures, "soft-threshold", "within_share")
         _, hard_pc = _series(measures, "phase-collapse", "separation_min")
         _, hard_st = _series(measures, "soft-threshold", "separation_min")
         rho = _rho(layers, s_pc)
         separates = rho >= SPEARMAN and s_pc[-1] > s_pc[0] * (1 + cfg.nc1_tolerance)
-        more = s_pc[-1] > s_st[-1]
+        more = s_pc[-1] > s_st[-1] * (1 + cfg.nc1_tolerance)
         concentrates = w_st[-1] < w_st[0]
         verdict = ("holds" if separates and more and concentrates else
                    "partially" if separates and (more or concentrates) else "does not hold")
@@ -484,7 +532,8 @@ def _verdicts(cfg: Config, runs: dict, measures: dict, inversion: dict, chance: 
             f" x{s_st[-1] / s_st[0]:.2f}); hardest pair (reported, not judged): phase collapse {_fmt(hard_pc)},"
             f" soft-threshold {_fmt(hard_st)}; soft-threshold within-class share tr Σ_W / tr Σ_T {_fmt(w_st)}."
             f" (i) phase collapse separates progressively (rho >= {SPEARMAN}, last > first x (1 +"
-            f" {cfg.nc1_tolerance:g})): {separates}; (ii) more than the soft-thresholding (last layer): {more}; (iii)"
+            f" {cfg.nc1_tolerance:g})): {separates}; (ii) more than the soft-thresholding (last layer, by more than"
+            f" a factor 1 + {cfg.nc1_tolerance:g}): {more}; (iii)"
             f" the soft-thresholding concentrates (within-class share falls): {concentrates}. Holds if all three,"
             " partially if (i) and one other. Test accuracies: phase collapse"
             f" {runs['phase-collapse']['test']:.1f} %, soft-threshold {runs['soft-threshold']['test']:.1f} %.",
@@ -492,8 +541,9 @@ def _verdicts(cfg: Config, runs: dict, measures: dict, inversion: dict, chance: 
             " soft-thresholding one loses many points"))
     claim_c = ("An invertible network (i-RevNet) separates the classes progressively while losing no information on"
                " its input (Jacobsen, Smeulders & Oyallon, ICLR 2018)")
-    if not _learned(runs, "irevnet-injective", chance):
-        verdicts.append(Verdict(claim_c, "not tested", "the i-RevNet is not in the run's models, or did not learn."))
+    reason = _tested(runs, measures, "irevnet-injective", chance)
+    if reason:
+        verdicts.append(Verdict(claim_c, "not tested", f"{reason}."))
     else:
         layers, acc = _series(measures, "irevnet-injective", "probe")
         t = _accuracy_tolerance(acc[-1], cfg.n_test)
@@ -576,6 +626,15 @@ def _notes(cfg: Config, runs: dict, measures: dict, depths: dict) -> list[str]:
                      f" %, NC1 {first['nc1']:.3g} -> {last['nc1']:.3g}, mean separation {first['separation_mean']:.3g}"
                      f" -> {last['separation_mean']:.3g}, within-class effective dimension"
                      f" {first['dimension_within']:.1f} -> {last['dimension_within']:.1f}.")
+    for name, per_layer in measures.items():
+        undefined = {k: [m for m in (*MEASURES, "within_share") if not math.isfinite(float(v[m]))]
+                     for k, v in per_layer.items()}
+        undefined = {k: v for k, v in undefined.items() if v}
+        if undefined:
+            notes.append(f"{name}: measures not finite, left out of the metrics (NaN: undefined, from non-finite"
+                         " activations or 0 / 0 on a layer constant on the images; infinite: a limit, coinciding class"
+                         " means or collapsed classes): "
+                         + "; ".join(f"layer {k}: {', '.join(v)}" for k, v in undefined.items()) + ".")
     notes.append("The mean class-mean separation and tr Σ_W / tr Σ_B are two readings of one ratio on layers of"
                  " arbitrary scale (the mean squared distance between means is 2K/(K-1) tr Σ_B); the hardest pair and"
                  " NC1 (which weighs the within-class variance only along the directions of the means) differ.")
