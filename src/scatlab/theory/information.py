@@ -44,6 +44,7 @@ from scipy.spatial import cKDTree
 from scipy.special import digamma
 from torch import nn
 
+from ._checks import as_labels
 from ..errors import DataError, InvalidParameterError, ShapeError, parameter_error
 
 __all__ = ["PlanePoint", "entropy_bits", "bin_activations", "binning_mutual_information",
@@ -80,16 +81,6 @@ def _as_samples(owner: str, name: str, t, min_samples: int = 2) -> np.ndarray:
     if not np.all(np.isfinite(t)):
         raise DataError(f"The '{name}' argument of {owner} holds NaN or infinite values; remove them first.")
     return t
-
-
-def _as_labels(owner: str, y, n: int) -> np.ndarray:
-    if isinstance(y, torch.Tensor):
-        y = y.detach().cpu().numpy()
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ShapeError(f"The 'y' argument of {owner} must hold one label per sample, shape ({n},); got shape"
-                         f" {y.shape}.")
-    return y
 
 
 # ----------------------------------------------------------------------------------- binning
@@ -144,7 +135,7 @@ def binning_mutual_information(t, y, *, bins: int = 30, value_range: tuple[float
         The binned interval; default the min and max of ``t``.
     """
     t = _as_samples("binning_mutual_information", "t", t)
-    y = _as_labels("binning_mutual_information", y, len(t))
+    y = as_labels("binning_mutual_information", "y", y, len(t))
     codes = bin_activations(t, bins, value_range)
     h = entropy_bits(codes)
     classes, counts = np.unique(y, return_counts=True)
@@ -226,7 +217,7 @@ def pairwise_mixture_information(mean, variance, y=None, *, distance: str = "kl"
     h = _mixture_term(divergence)
     if y is None:
         return PlanePoint(float(h), 0.0)
-    y = _as_labels(owner, y, len(m))
+    y = as_labels(owner, "y", y, len(m))
     classes, counts = np.unique(y, return_counts=True)
     h_given_y = 0.0
     for label, count in zip(classes, counts):
@@ -261,7 +252,7 @@ def kde_mutual_information_grid(t, y, noise_variances: Sequence[float], *, bound
     if bound not in ("upper", "lower"):
         raise parameter_error(owner, "bound", "'upper' or 'lower'", bound)
     t = torch.as_tensor(_as_samples(owner, "t", t))
-    y = _as_labels(owner, y, len(t))
+    y = as_labels(owner, "y", y, len(t))
     squared = torch.cdist(t, t).square()
     groups = [torch.as_tensor(np.flatnonzero(y == label)) for label in np.unique(y)]
     points = []

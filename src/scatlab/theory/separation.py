@@ -62,6 +62,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._checks import as_labels
 from ..errors import DataError, InvalidParameterError, ShapeError, parameter_error
 
 __all__ = ["ClassStatistics", "MeanSeparation", "ProbeResult", "class_statistics", "nc1", "within_between_ratio",
@@ -123,16 +124,6 @@ def _features(owner: str, name: str, h) -> np.ndarray:
     return h
 
 
-def _labels(owner: str, name: str, y, n: int) -> np.ndarray:
-    if isinstance(y, torch.Tensor):
-        y = y.detach().cpu().numpy()
-    y = np.asarray(y)
-    if y.shape != (n,):
-        raise ShapeError(f"The '{name}' argument of {owner} must hold one label per sample, shape ({n},); got shape"
-                         f" {y.shape}.")
-    return y
-
-
 def _classes(owner: str, name: str, y: np.ndarray, min_per_class: int) -> tuple[np.ndarray, np.ndarray]:
     classes, counts = np.unique(y, return_counts=True)
     if len(classes) < 2:
@@ -149,7 +140,7 @@ def _classes(owner: str, name: str, y: np.ndarray, min_per_class: int) -> tuple[
 
 def _labelled(owner: str, h, y, min_per_class: int = MIN_PER_CLASS):
     h = _features(owner, "features", h)
-    y = _labels(owner, "labels", y, len(h))
+    y = as_labels(owner, "labels", y, len(h))
     classes, counts = _classes(owner, "labels", y, min_per_class)
     return h, y, classes, counts
 
@@ -272,10 +263,10 @@ def nearest_class_mean_accuracy(fit_features, fit_labels, features, labels) -> f
     label of ``labels`` must be a class of ``fit_labels``."""
     owner = "nearest_class_mean_accuracy"
     fit = _features(owner, "fit_features", fit_features)
-    fit_y = _labels(owner, "fit_labels", fit_labels, len(fit))
+    fit_y = as_labels(owner, "fit_labels", fit_labels, len(fit))
     classes, _ = _classes(owner, "fit_labels", fit_y, 1)
     h = _features(owner, "features", features)
-    y = _labels(owner, "labels", labels, len(h))
+    y = as_labels(owner, "labels", labels, len(h))
     if h.shape[1] != fit.shape[1]:
         raise ShapeError(f"{owner}: 'features' has {h.shape[1]} features per sample, 'fit_features' {fit.shape[1]}.")
     unknown = np.setdiff1d(y, classes)
@@ -341,7 +332,7 @@ def linear_probe(train_features, train_labels, validation_features, validation_l
                                                                                   validation_labels),
                           "test": (test_features, test_labels)}.items():
         h = _features(owner, f"{split}_features", h)
-        sets[split] = (h, _labels(owner, f"{split}_labels", y, len(h)))
+        sets[split] = (h, as_labels(owner, f"{split}_labels", y, len(h)))
     d = sets["train"][0].shape[1]
     for split in ("validation", "test"):
         if sets[split][0].shape[1] != d:
