@@ -50,6 +50,11 @@ CONFIGS = (
     Config("2d-J4-L8-256x256-b8", "2d", (256, 256), {"J": 4, "L": 8}, 8),
     Config("1d-J6-Q8-N8192-b64", "1d", (2**13,), {"J": 6, "Q": 8}, 64),
     Config("1d-J8-Q12-N65536-b8", "1d", (2**16,), {"J": 8, "Q": 12}, 8),
+    # Shapes users have: non-square, not powers of two, L other than 8, Q other than 8 and 12.
+    Config("2d-J2-L4-28x28-b256", "2d", (28, 28), {"J": 2, "L": 4}, 256),
+    Config("2d-J3-L6-96x160-b16", "2d", (96, 160), {"J": 3, "L": 6}, 16),
+    Config("1d-J7-Q4-N12000-b32", "1d", (12000,), {"J": 7, "Q": 4}, 32),
+    Config("1d-J5-Q16-N5000-b64", "1d", (5000,), {"J": 5, "Q": 16}, 64),
 )
 
 
