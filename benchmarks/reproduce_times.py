@@ -8,7 +8,8 @@ Run from the repository root::
 Runs ``scatlab reproduce --quick`` (every experiment) into ``--out`` and collects, from each
 experiment's results.json, its status, wall time, CPU time and the load average at its start and
 end. ``--busy`` keeps one core busy with a spinning process during the run (the condition the
-main job must meet: at most 20 minutes in all, 5 per experiment, with another process busy).
+main job must meet: at most 20 minutes in all, 5 per experiment, with another process busy);
+``--busy-with TEXT`` records that a real one-thread job (named by TEXT) kept a core busy instead.
 """
 from __future__ import annotations
 
@@ -47,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("results-quick-times"))
     parser.add_argument("--from", dest="source", type=Path, help="collect an earlier run instead of running")
     parser.add_argument("--busy", action="store_true", help="keep one core busy during the run")
+    parser.add_argument("--busy-with", default=None, metavar="TEXT",
+                        help="another job keeps one core busy during the run (instead of --busy's spinner): say which")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the run (default: unset)")
     parser.add_argument("--json", required=True)
     args = parser.parse_args(argv)
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(rows)} experiments: wall {total['wall_s'] / 60:.1f} min, CPU {total['cpu_s'] / 60:.1f} min"
           f" (largest wall {max(r['wall_s'] for r in rows):.0f} s)")
     write_record(args.json, "reproduce_times.py", argv, rows, None if args.source else load_before,
-                 busy_core=args.busy, threads=rows[0]["threads"], total=total,
+                 busy_core=args.busy or bool(args.busy_with), busy_with=args.busy_with, threads=rows[0]["threads"], total=total,
                  elapsed_s=None if args.source else time.perf_counter() - started)
     return 0
 

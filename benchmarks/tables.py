@@ -135,7 +135,9 @@ def reproduce_times(record: dict) -> str:
              ", ".join(f"{v:.1f}" for v in r["load_average"] or [])] for r in record["rows"]]
     total = record["total"]
     rows.append(["**all**", "", _num(total["wall_s"], ".0f"), _num(total["cpu_s"], ".0f"), ""])
-    return _table(header, rows)
+    busy = record.get("busy_with") or ("a spinning process (`--busy`)" if record.get("busy_core") else None)
+    condition = f"One core kept busy during the run by {busy}.\n\n" if busy else ""
+    return condition + _table(header, rows)
 
 
 RENDERERS: dict[str, Callable[[dict], str]] = {

@@ -4,7 +4,6 @@ import math
 import numpy as np
 import pytest
 import torch
-from torch import nn
 
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.theory import information as info
@@ -173,20 +172,6 @@ def test_ksg_multivariate_against_log_det():
     assert info.ksg_mutual_information(z[:, :2], z[:, 2:], k=4) == pytest.approx(exact, abs=0.12)
 
 
-# ------------------------------------------------------------------------------- activations
-
-
-def test_layer_activations_records_the_chosen_outputs():
-    torch.manual_seed(0)
-    model = nn.Sequential(nn.Flatten(), nn.Linear(12, 5), nn.Tanh(), nn.Linear(5, 3))
-    model.train()
-    x = torch.randn(9, 3, 2, 2)
-    hidden, logits = info.layer_activations(model, x, [model[2], model[3]], batch_size=4)
-    torch.testing.assert_close(hidden, torch.tanh(model[1](x.flatten(1))))
-    torch.testing.assert_close(logits, model(x))
-    assert model.training
-
-
 # ------------------------------------------------------------------------------------ errors
 
 
@@ -216,8 +201,3 @@ def test_bad_inputs_name_the_parameter():
         info.pairwise_mixture_information(np.ones((10, 2)), np.ones((3, 2)))
     with pytest.raises(InvalidParameterError, match="'covariance'"):
         info.gaussian_mutual_information(np.ones((2, 2)), 1)
-    model = nn.Linear(2, 2)
-    with pytest.raises(InvalidParameterError, match="'modules'"):
-        info.layer_activations(model, torch.zeros(3, 2), [])
-    with pytest.raises(InvalidParameterError, match="submodules"):
-        info.layer_activations(model, torch.zeros(3, 2), [nn.Tanh()])

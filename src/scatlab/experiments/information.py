@@ -67,8 +67,9 @@ from ..learning.splits import train_validation_test
 from ..learning.training import TrainSettings, evaluate, train
 from ..runtime import Progress, default_device, seed_everything
 from ..theory.bottleneck import VariationalBottleneck
+from ..theory.activations import layer_activations
 from ..theory.information import (binning_mutual_information, kde_mutual_information, kde_mutual_information_grid,
-                                  layer_activations, pairwise_mixture_information)
+                                  pairwise_mixture_information)
 from ._figures import figure_row, save_png
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 

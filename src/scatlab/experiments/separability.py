@@ -36,7 +36,7 @@ The four networks are trained by :func:`scatlab.learning.training.train` (SGD, c
 checkpoints under ``out_dir/checkpoints``), each learning rate of ``lr_grid`` in turn; the one of
 best validation accuracy is kept (a Selection) and the test set is scored once. On every layer of
 every representation (:mod:`scatlab.theory.separation`; layer outputs recorded by
-:func:`scatlab.theory.information.layer_activations`):
+:func:`scatlab.theory.activations.layer_activations`):
 
 - linear probe: logistic regression on standardized features, fitted on ``n_probe`` class-balanced
   training images, its C chosen from ``probe_Cs`` on the validation images (a Selection per model
@@ -115,7 +115,7 @@ from ..networks.plain import PlainCNN
 from ..nn import Scattering2D
 from ..runtime import Progress, default_device, seed_everything
 from ..theory import separation as sep
-from ..theory.information import layer_activations
+from ..theory.activations import layer_activations
 from ._contract import CHECKPOINTS, Result, Selection, Verdict
 from ._figures import save_png
 

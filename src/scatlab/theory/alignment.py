@@ -59,6 +59,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .activations import layer_activations
 from ..errors import InvalidParameterError, ShapeError, parameter_error
 
 __all__ = ["Alignment", "Resampled", "Refit", "channel_samples", "cross_covariance", "procrustes", "alignment",
@@ -317,41 +318,13 @@ def sample_weights(C, n_out: int, kernel: Sequence[int] = (), *, generator: torc
 # ----------------------------------------------------------------------------------- resampling
 
 
-class _Stop(Exception):
-    """Raised by a forward hook once the recorded module has run (the rest of the network is skipped)."""
-
-
-@torch.no_grad()
 def record_activations(model: nn.Module, module: nn.Module, x: torch.Tensor, *, batch_size: int = 500,
                        stop: bool = True) -> torch.Tensor:
     """The output of ``module`` (a submodule of ``model``) on the inputs x, in eval mode, as
     :func:`channel_samples` (samples, C) float32 on the CPU. With ``stop`` the forward pass ends at
     ``module`` (the later layers are not computed). The training mode is restored."""
-    if not any(m is module for m in model.modules()):
-        raise InvalidParameterError("The 'module' argument of record_activations must be a submodule of 'model'.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise parameter_error("record_activations", "batch_size", "an int >= 1", batch_size)
-    chunks: list[torch.Tensor] = []
-
-    def hook(_module, _inputs, output):
-        chunks.append(channel_samples(output.detach()).float().cpu())
-        if stop:
-            raise _Stop
-
-    handle = module.register_forward_hook(hook)
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    try:
-        for start in range(0, len(x), batch_size):
-            try:
-                model(x[start:start + batch_size].to(device))
-            except _Stop:
-                pass
-    finally:
-        handle.remove()
-        model.train(was_training)
-    return torch.cat(chunks)
+    outputs = layer_activations(model, x, [module], batch_size=batch_size, flatten=False, stop=stop)
+    return channel_samples(outputs[0])
 
 
 def resample_network(model: nn.Module, weights: Sequence[nn.Module], outputs: Sequence[nn.Module],

@@ -29,8 +29,8 @@ that choice. Three estimators are given, each with its bias:
   unbiased for independent variables, biased down for strongly dependent ones (the bias grows
   with I and with the dimension and falls with n).
 
-:func:`gaussian_mutual_information` is the closed form for jointly Gaussian variables, and
-:func:`layer_activations` records the outputs of chosen modules of any network.
+:func:`gaussian_mutual_information` is the closed form for jointly Gaussian variables
+(:func:`scatlab.theory.activations.layer_activations` records the layers' outputs).
 """
 from __future__ import annotations
 
@@ -42,7 +42,6 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
-from torch import nn
 
 from ._checks import as_labels
 from ..errors import DataError, InvalidParameterError, ShapeError, parameter_error
@@ -50,7 +49,7 @@ from ..errors import DataError, InvalidParameterError, ShapeError, parameter_err
 __all__ = ["PlanePoint", "entropy_bits", "bin_activations", "binning_mutual_information",
            "pairwise_mixture_information", "kde_mutual_information", "kde_mutual_information_grid",
            "ksg_mutual_information",
-           "gaussian_mutual_information", "layer_activations"]
+           "gaussian_mutual_information"]
 
 LN2 = math.log(2.0)
 
@@ -308,37 +307,3 @@ def gaussian_mutual_information(covariance, dx: int) -> float:
         raise parameter_error("gaussian_mutual_information", "covariance", "positive definite", "a singular matrix")
     (_, a), (_, b), (_, joint) = signs_logdets
     return float((a + b - joint) / (2 * LN2))
-
-
-# ------------------------------------------------------------------------------- activations
-
-
-@torch.no_grad()
-def layer_activations(model: nn.Module, x: torch.Tensor, modules: Sequence[nn.Module], *,
-                      batch_size: int = 1000) -> list[torch.Tensor]:
-    """The outputs of ``modules`` (submodules of ``model``) on the inputs ``x``, in eval mode, each
-    flattened to (n, features) float32 on the CPU, recorded by forward hooks (the model runs once
-    per batch; its training mode is restored)."""
-    if not modules:
-        raise InvalidParameterError("The 'modules' argument of layer_activations is empty; give the submodules whose"
-                                    " outputs to record, e.g. [model.layers[1], model.layers[3]].")
-    owned = {id(m) for m in model.modules()}
-    if any(id(m) not in owned for m in modules):
-        raise InvalidParameterError("The 'modules' argument of layer_activations must hold submodules of 'model';"
-                                    " one of them is not part of it.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise parameter_error("layer_activations", "batch_size", "an int >= 1", batch_size)
-    outputs: list[list[torch.Tensor]] = [[] for _ in modules]
-    hooks = [m.register_forward_hook(lambda _m, _i, out, k=k: outputs[k].append(out.detach().flatten(1).float().cpu()))
-             for k, m in enumerate(modules)]
-    was_training = model.training
-    model.eval()
-    try:
-        device = next(model.parameters()).device if any(True for _ in model.parameters()) else x.device
-        for start in range(0, len(x), batch_size):
-            model(x[start:start + batch_size].to(device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return [torch.cat(chunks) for chunks in outputs]
