@@ -9,15 +9,19 @@ import torch
 import scatlab
 from scatlab.runtime.threads import ONE_THREAD_BELOW, threads_for
 
-POLICY = "import os, scatlab; print(os.environ.get('OMP_WAIT_POLICY'))"
+POLICY = "import os, scatlab; print(os.environ.get('{}'))"
 
 
-@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_import_sets_passive_waiting_unless_the_user_chose(given, expected):
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+@pytest.mark.parametrize("variable, given, expected", [("OMP_WAIT_POLICY", None, "PASSIVE"),
+                                                       ("OMP_WAIT_POLICY", "ACTIVE", "ACTIVE"),
+                                                       ("OPENBLAS_THREAD_TIMEOUT", None, "4"),
+                                                       ("OPENBLAS_THREAD_TIMEOUT", "28", "28")])
+def test_import_sets_passive_waiting_unless_the_user_chose(variable, given, expected):
+    env = {k: v for k, v in os.environ.items() if k != variable}
     if given:
-        env["OMP_WAIT_POLICY"] = given
-    out = subprocess.run([sys.executable, "-c", POLICY], env=env, capture_output=True, text=True, check=True)
+        env[variable] = given
+    out = subprocess.run([sys.executable, "-c", POLICY.format(variable)], env=env, capture_output=True, text=True,
+                         check=True)
     assert out.stdout.strip() == expected
 
 
