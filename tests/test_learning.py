@@ -428,6 +428,30 @@ def test_fmnist_linear_under_torchrun_matches_one_process(tmp_path):
     assert len(errors) >= 12 and {k: two[k] for k in errors} == {k: one[k] for k in errors}
 
 
+def test_ridge_path_makes_the_choice_and_fits_of_a_grid_search():
+    """The one-SVD-per-fold ridge path against scikit-learn's GridSearchCV of Ridge(solver='svd'),
+    on real digits made collinear (duplicated and constant columns): same penalty, same predictions."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from scatlab.learning.regression import fit_ridge
+
+    digits = load_digits()
+    x = np.hstack([digits.data[:500], digits.data[:500, :20] * 2.0])  # constant and duplicated columns
+    y = digits.target[:500].astype(np.float64) + (x[:, 30] > 8)
+    alphas = tuple(10.0 ** k for k in range(-6, 4))
+    for folds, seed in [(3, 0), (5, 1)]:
+        search = GridSearchCV(make_pipeline(StandardScaler(), Ridge(solver="svd")), {"ridge__alpha": list(alphas)},
+                              scoring="neg_mean_absolute_error", cv=KFold(folds, shuffle=True, random_state=seed))
+        search.fit(x[:400], y[:400])
+        predictions, alpha = fit_ridge(x[:400], y[:400], x[400:], alphas, folds, seed)
+        assert alpha == search.best_params_["ridge__alpha"]
+        np.testing.assert_allclose(predictions, search.predict(x[400:]), rtol=0, atol=1e-9)
+
+
 def test_residual_mlp_corrects_the_ridge_on_a_nonlinear_target():
     """On real digit images (scikit-learn), a target quadratic in the pixels: the ridge cannot
     fit it, the residual network must lower its test error."""

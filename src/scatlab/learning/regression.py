@@ -23,21 +23,42 @@ from .falkon import fit_falkon, gaussian_kernel as _gaussian_kernel
 __all__ = ["fit_ridge", "fit_residual_mlp", "fit_kernel_residual"]
 
 
+def _ridge_path(x_fit, y_fit, x_eval, alphas) -> np.ndarray:
+    r"""Predictions on x_eval of centred ridge regressions for every alpha, from one SVD of x_fit:
+    :math:`w_\alpha = V\,\mathrm{diag}(s/(s^2 + \alpha))\,U^T(y - \bar y)` (singular values below
+    1e-15 dropped, as scikit-learn's ``Ridge(solver='svd')``); (len(alphas), n_eval)."""
+    x_mean, y_mean = x_fit.mean(0), y_fit.mean()
+    u, s, vt = np.linalg.svd(x_fit - x_mean, full_matrices=False)
+    s = np.where(s > 1e-15, s, 0.0)
+    projected = u.T @ (y_fit - y_mean)
+    shrink = s / (s**2 + np.asarray(alphas, dtype=np.float64)[:, None])  # (alphas, rank)
+    weights = (shrink * projected) @ vt  # (alphas, features)
+    return (x_eval - x_mean) @ weights.T + y_mean if len(x_eval) else np.empty((0, len(alphas)))
+
+
 def fit_ridge(x_train, y_train, x_test, alphas, folds: int, seed: int) -> tuple[np.ndarray, float]:
     """Standardized ridge with the penalty of least cross-validated MAE; (test predictions, alpha).
 
     Solved by SVD: scattering features are strongly collinear, and the normal equations of the
-    smaller penalties are then ill-conditioned (the Cholesky solver warns and loses accuracy)."""
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import GridSearchCV, KFold
-    from sklearn.pipeline import make_pipeline
+    smaller penalties are then ill-conditioned. One SVD per fold serves every penalty (the ridge
+    path), the same fits as scikit-learn's ``GridSearchCV(Ridge(solver='svd'))`` at a fraction of
+    the cost; ties go to the first penalty of ``alphas``."""
+    from sklearn.model_selection import KFold
     from sklearn.preprocessing import StandardScaler
 
-    model = make_pipeline(StandardScaler(), Ridge(solver="svd"))
-    search = GridSearchCV(model, {"ridge__alpha": list(alphas)}, scoring="neg_mean_absolute_error",
-                          cv=KFold(min(folds, len(y_train)), shuffle=True, random_state=seed))
-    search.fit(x_train, y_train)
-    return search.predict(x_test), float(search.best_params_["ridge__alpha"])
+    x_train, y_train = np.asarray(x_train, dtype=np.float64), np.asarray(y_train, dtype=np.float64)
+    alphas = list(alphas)
+    errors = np.zeros(len(alphas))
+    splits = KFold(min(folds, len(y_train)), shuffle=True, random_state=seed).split(x_train)
+    for fit, val in splits:
+        scaler = StandardScaler().fit(x_train[fit])
+        predictions = _ridge_path(scaler.transform(x_train[fit]), y_train[fit], scaler.transform(x_train[val]), alphas)
+        errors += np.abs(predictions - y_train[val][:, None]).mean(0)
+    best = alphas[int(np.argmin(errors))]
+    scaler = StandardScaler().fit(x_train)
+    test = _ridge_path(scaler.transform(x_train), y_train, scaler.transform(np.asarray(x_test, dtype=np.float64)),
+                       [best])
+    return test[:, 0], float(best)
 
 
 def fit_residual_mlp(x_train, y_train, x_test, *, alpha: float, epochs: int, width: int = 512,
