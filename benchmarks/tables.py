@@ -106,6 +106,18 @@ def threads(record: dict) -> str:
                             _num(r["before_over_after"], ".2f")] for r in record["rows"]])
 
 
+def blas_waiting(record: dict) -> str:
+    """``bench_blas_waiting.py``: BLAS solves per second, as found and with a core kept busy; ridge path vs grid."""
+    rows = {(r["case"], r["busy_core"]): r["solves_per_s"] for r in record["rows"]}
+    cases = list(dict.fromkeys(r["case"] for r in record["rows"]))
+    lines = _table(["750 x 750 solves per second", "machine as found", "plus a spinning process"],
+                   [[case, _num(rows.get((case, False)), ".1f"), _num(rows.get((case, True)), ".1f")] for case in cases])
+    ridge = record["ridge"]
+    return (f"{lines}\n\nQM9-sized ridge selection (1,000 x 750, 13 penalties, 5 folds, one thread): grid of fits"
+            f" {ridge['grid_s']:.2f} s, ridge path {ridge['path_s']:.2f} s"
+            f" ({ridge['grid_s'] / ridge['path_s']:.1f}x; same penalty chosen: {'yes' if ridge['same_choice'] else 'NO'}).")
+
+
 def store(record: dict) -> str:
     """``bench_store.py``: files per second into a feature store against the transform alone."""
     header = ["files", "decoding workers", "batch", "wall time (s)", "pipeline files/s", "transform alone files/s",
@@ -149,8 +161,10 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "refactor_ab.json": versions,
     "threads.json": threads,
     "store.json": store,
+    "blas_waiting.json": blas_waiting,
     "inversion_before.json": inversion,
     "inversion.json": inversion,
+    "reproduce_quick_before.json": reproduce_times,
     "reproduce_quick.json": reproduce_times,
 }
 """The renderer of each benchmark file, by file name in ``benchmarks/``."""
