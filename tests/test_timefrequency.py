@@ -13,7 +13,7 @@ from conftest import recording_segment, rel_err, load_recording
 from scatlab import Scattering1D
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.frequential import frequential_bank
-from scatlab.filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d
+from scatlab.filters.morlet1d import gaussian_fourier_1d, lowpass_half_support, morlet_fourier_1d
 from scatlab.functional.timefrequency import timefrequency_scattering
 from scatlab.nn.timefrequency import TimeFrequencyScattering
 
@@ -140,6 +140,21 @@ def test_table_and_formats():
     assert len(S.meta.select(spin=1)) == len(S.meta.select(spin=-1)) > 0
     assert (S.meta["j_fr"][S.meta.select(order=2, spin=0)] == -1).all()
     assert np.all(np.diff(S.frequencies) < 0)  # rows go down in frequency
+
+
+@pytest.mark.parametrize("J,Q,J_fr,F", [(6, 8, 3, 8), (5, 8, 2, 4), (6, 12, 2, 3), (6, 8, 2, None)])
+def test_kept_rows_start_at_the_first_wavelet(J, Q, J_fr, F):
+    """Frequency subsampling by 2^k = 2^floor(log2 F) keeps rows n1 = 0, 2^k, 2 * 2^k, ... whatever the padding
+    (the grid of Kymatio's development branch), and the padding still holds the widest filter on each side."""
+    S = TimeFrequencyScattering(2048, J=J, Q=Q, J_fr=J_fr, F=F)
+    plan, step = S.plan, 2**S.plan.log2_F
+    n_freq = plan.n_freq
+    np.testing.assert_array_equal(plan.freq_rows, np.arange(0, n_freq, step))
+    np.testing.assert_array_equal(np.unique(S.meta["n1"][S.meta.select(order=1)]), np.arange(0, n_freq, step))
+    np.testing.assert_array_equal(S.frequencies, np.asarray(plan.first.psi1.xi)[::step])
+    widest = min(plan.sigma_fr, plan.sigma_F or np.inf)
+    half = lowpass_half_support(gaussian_fourier_1d(16 * plan.fr_padded, widest))
+    assert plan.fr_pad_left >= half and plan.fr_padded - n_freq - plan.fr_pad_left >= half
 
 
 def test_batch_shapes_dtypes_and_functional(recordings):

@@ -36,7 +36,7 @@ class TimeFrequencyScattering(ScatteringModule):
     F : int, optional
         Averaging scale along log-frequency, in [1, number of frequencies]; None (default) keeps
         every frequency row (covariance to transpositions), else the rows are averaged by phi_F and
-        subsampled by 2**floor(log2 F).
+        subsampled by 2**floor(log2 F): rows n1 = 0, 2**floor(log2 F), ... are kept.
     padding : {'reflect', 'periodic'}
         Time padding, as :class:`Scattering1D`. The frequency axis is always zero-padded.
     format : {'time', 'joint'}

@@ -161,11 +161,13 @@ def plan_tf(shape, J, Q=8, J_fr=3, Q_fr=1, T=None, F=None, padding="reflect", fo
 
 def _fr_padding(n_freq: int, sigmas: tuple[float, ...], log2_F: int) -> tuple[int, int]:
     """Zero padding of the frequency axis: room for the half support of the widest frequential
-    filter on each side, so that neither the wavelets nor the averaging wrap around."""
+    filter on each side, so that neither the wavelets nor the averaging wrap around. The left
+    padding is a multiple of 2^log2_F, so that the rows kept after frequency subsampling are
+    n1 = 0, 2^log2_F, 2 * 2^log2_F, ... (the first row is the highest first-order frequency)."""
     big = 2 ** int(math.ceil(math.log2(16 * n_freq)))
     half = max(lowpass_half_support(gaussian_fourier_1d(big, s)) for s in sigmas)
-    padded = _smooth_multiple(n_freq + 2 * half, 2**log2_F)
-    return padded, (padded - n_freq) // 2
+    left = -(-half // 2**log2_F) * 2**log2_F
+    return _smooth_multiple(left + n_freq + half, 2**log2_F), left
 
 
 def _smooth_multiple(n: int, m: int) -> int:
