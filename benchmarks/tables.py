@@ -82,6 +82,30 @@ def timefrequency(record: dict) -> str:
     return _table(header, rows)
 
 
+def jtfs_peer(record: dict) -> str:
+    """``bench_jtfs_peer.py``: joint time-frequency scattering against Kymatio's development branch:
+    times, then agreement per path family."""
+    header = ["config", "mode", "scatlab (s)", "Kymatio main (s)", "speed-up", "channels scatlab / Kymatio",
+              "Kymatio F"]
+    times = _table(header, [[r["config"], r["mode"], _num(r["scatlab_s"], ".3f"), _num(r["peer_s"], ".3f"),
+                             _num(_ratio(r["peer_s"], r["scatlab_s"]), ".2f") + "x",
+                             f"{r['scatlab_channels']} / {r['peer_channels']}", r["peer_F"]] for r in record["rows"]])
+    header = ["config", "path family", "matched (Kymatio only / scatlab only)", "rel. l2 diff",
+              "per channel median / max", "clear of the cut: channels, rel. l2, max"]
+    rows = []
+    for r in record.get("agreement", []):
+        counts = f"{r['matched']} ({r['peer_only']} / {r['scatlab_only']})"
+        if not r["aligned"] or not r["matched"]:
+            why = "one side only" if not r["matched"] else "definitions differ"
+            rows.append([r["config"], r["family"], counts, why, "", ""])
+            continue
+        clear = ("n/a" if not r["clear_channels"] else
+                 f"{r['clear_channels']}, {r['clear_rel_l2']:.1e}, {r['clear_max_rel']:.1e}")
+        rows.append([r["config"], r["family"], counts, _num(r["rel_l2"], ".1e"),
+                     f"{_num(r['median_rel'], '.1e')} / {_num(r['max_rel'], '.1e')}", clear])
+    return times + ("\n\n" + _table(header, rows) if rows else "")
+
+
 def synthesis(record: dict) -> str:
     """``bench_synthesis.py``: order-2 texture synthesis, wall time to the moment tolerance."""
     header = ["texture", "size", "J", "moments", "time (s)", "moment evaluations", "relative moment error",
@@ -157,6 +181,7 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "harmonic3d.json": harmonic3d,
     "rototranslation.json": rototranslation,
     "timefrequency.json": timefrequency,
+    "jtfs_peer.json": jtfs_peer,
     "synthesis.json": synthesis,
     "refactor_ab.json": versions,
     "threads.json": threads,

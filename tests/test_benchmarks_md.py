@@ -84,3 +84,22 @@ def test_renderers_of_files_not_yet_cited_accept_their_scripts_rows(name):
                 "synthesis.json": "| brick | 64x64 | 4 | 10 | 1.0 | 5 | 1.00e-03 | yes |",
                 "threads.json": "| c | idle | 1.0000 | 0.5000 | 2.00 |"}
     assert _tables().RENDERERS[name]({"rows": [rows[name]]}).splitlines()[-1] == expected[name]
+
+
+def test_jtfs_peer_renders_the_times_and_the_agreement_per_path_family():
+    record = {"rows": [{"config": "c", "mode": "forward", "peer_F": 0, "scatlab_s": 0.5, "peer_s": 2.0,
+                        "scatlab_channels": 837, "peer_channels": 741}],
+              "agreement": [
+                  {"config": "c", "family": "order 2, spin +1 and -1", "aligned": True, "matched": 462, "peer_only": 60,
+                   "scatlab_only": 222, "channels": 462, "rel_l2": 0.02, "median_rel": 9.7e-4, "max_rel": 0.44,
+                   "clear_channels": 282, "clear_rel_l2": 1.1e-3, "clear_max_rel": 3.1e-3},
+                  {"config": "c", "family": "order 2, spin 0", "aligned": False, "matched": 12, "peer_only": 2,
+                   "scatlab_only": 3},
+                  {"config": "c", "family": "order 1, (phi_t, psi_fr), spin +1", "aligned": True, "matched": 0,
+                   "peer_only": 20, "scatlab_only": 0, "channels": 0, "rel_l2": None, "median_rel": None,
+                   "max_rel": None, "clear_channels": 0, "clear_rel_l2": None, "clear_max_rel": None}]}
+    lines = _tables().RENDERERS["jtfs_peer.json"](record).splitlines()
+    assert "| c | forward | 0.500 | 2.000 | 4.00x | 837 / 741 | 0 |" in lines
+    assert "| c | order 2, spin +1 and -1 | 462 (60 / 222) | 2.0e-02 | 9.7e-04 / 4.4e-01 | 282, 1.1e-03, 3.1e-03 |" in lines
+    assert "| c | order 2, spin 0 | 12 (2 / 3) | definitions differ |  |  |" in lines
+    assert lines[-1] == "| c | order 1, (phi_t, psi_fr), spin +1 | 0 (20 / 0) | one side only |  |  |"

@@ -375,7 +375,8 @@ def test_timefrequency_any(data, N, J, Q1, Q2, dtype):
     J_fr = data.draw(st.integers(1, max(int(math.log2(n_freq)), 1)) | st.just(int(math.log2(n_freq)) + 1), label="J_fr")
     F = data.draw(st.none() | st.integers(1, n_freq) | st.just(n_freq + 1), label="F")
     params = dict(J=J, Q=(Q1, Q2), J_fr=J_fr, Q_fr=data.draw(st.integers(1, 3), label="Q_fr"), T=T, F=F,
-                  padding=padding, format=data.draw(st.sampled_from(["time", "joint"]), label="format"))
+                  padding=padding, format=data.draw(st.sampled_from(["time", "joint"]), label="format"),
+                  time_lowpass_paths=data.draw(st.booleans(), label="time_lowpass_paths"))
     if 2**J_fr > n_freq:
         event("J_fr too large")
         expect(InvalidParameterError, ("'J_fr' parameter of TimeFrequencyScattering",),
@@ -404,6 +405,7 @@ BAD_TF = dict(
     Q_fr=out_of_range(1, 16) | not_int, T=out_of_range(1, 2**30) | not_int_or_none,
     F=out_of_range(1, N_FREQ_TF) | not_int_or_none,
     padding=bad_choice(("reflect", "periodic")), format=bad_choice(("time", "joint")),
+    time_lowpass_paths=st.sampled_from([0, 1, "True", None, 1.0]),
 )
 
 

@@ -13,7 +13,7 @@ from conftest import recording_segment, rel_err, load_recording
 from scatlab import Scattering1D
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.frequential import frequential_bank
-from scatlab.filters.morlet1d import gaussian_fourier_1d, morlet_fourier_1d
+from scatlab.filters.morlet1d import gaussian_fourier_1d, lowpass_half_support, morlet_fourier_1d
 from scatlab.functional.timefrequency import timefrequency_scattering
 from scatlab.nn.timefrequency import TimeFrequencyScattering
 
@@ -45,21 +45,27 @@ def oracle(x: np.ndarray, plan) -> tuple[np.ndarray, np.ndarray]:
     psi2 = morlet_fourier_1d(N, plan.psi2.xi, plan.psi2.sigma)
     up, down, low = frequential_bank(Fp, plan.psi_fr, plan.sigma_fr)
     U = np.fft.fft2(u1)
+    s1_hat = np.fft.fft(avg_time(u1), axis=0)  # U1 * phi_T, along n1
     for order, n2, n_fr, spin in zip(*(plan.paths[c] for c in ("order", "n2", "n_fr", "spin"))):
-        if order == 2:
+        if order == 2 and n2 == -1:  # (phi_T, psi_fr)
+            paths.append(avg_freq(np.abs(np.fft.ifft(s1_hat * up[n_fr][:, None], axis=0))))
+        elif order == 2:
             h_fr = low if spin == 0 else (up if spin > 0 else down)[n_fr]
             paths.append(avg_freq(avg_time(np.abs(np.fft.ifft2(U * h_fr[:, None] * psi2[n2][None, :])))))
     return avg_time(xp), np.stack(paths)
 
 
-@pytest.mark.parametrize("N,J,Q,J_fr,F,padding", [
-    (256, 4, 4, 2, None, "reflect"),
-    (256, 4, 4, 2, 4, "reflect"),
-    (512, 5, 8, 3, 2, "periodic"),
+@pytest.mark.parametrize("N,J,Q,J_fr,F,padding,lowpass", [
+    (256, 4, 4, 2, None, "reflect", False),
+    (256, 4, 4, 2, 4, "reflect", False),
+    (512, 5, 8, 3, 2, "periodic", False),
+    (256, 4, 4, 2, None, "reflect", True),
+    (512, 5, 8, 3, 8, "reflect", True),
 ])
-def test_agrees_with_direct_oracle(N, J, Q, J_fr, F, padding):
+def test_agrees_with_direct_oracle(N, J, Q, J_fr, F, padding, lowpass):
     x = recording_segment("3_nicolas_0.wav", N)
-    S = TimeFrequencyScattering(N, J=J, Q=Q, J_fr=J_fr, F=F, padding=padding, format="joint")
+    S = TimeFrequencyScattering(N, J=J, Q=Q, J_fr=J_fr, F=F, padding=padding, format="joint",
+                                time_lowpass_paths=lowpass)
     got = S(torch.tensor(x)).numpy()
     s0, expected = oracle(x, S.plan)
     assert got.shape == expected.shape == S.output_shape
@@ -67,7 +73,8 @@ def test_agrees_with_direct_oracle(N, J, Q, J_fr, F, padding):
     # aliased tails stay below 3e-3 of every path and 2e-4 overall
     assert rel_err(got, expected) < 2e-4
     assert max(rel_err(g, e) for g, e in zip(got, expected)) < 3e-3
-    full = TimeFrequencyScattering(N, J=J, Q=Q, J_fr=J_fr, F=F, padding=padding)(torch.tensor(x)).numpy()
+    full = TimeFrequencyScattering(N, J=J, Q=Q, J_fr=J_fr, F=F, padding=padding,
+                                   time_lowpass_paths=lowpass)(torch.tensor(x)).numpy()
     assert rel_err(full[0], s0) < 1e-10
     np.testing.assert_allclose(full[1:], got.reshape(-1, got.shape[-1]), rtol=0, atol=0)
 
@@ -142,6 +149,39 @@ def test_table_and_formats():
     assert np.all(np.diff(S.frequencies) < 0)  # rows go down in frequency
 
 
+@pytest.mark.parametrize("J,Q,J_fr,F", [(6, 8, 3, 8), (5, 8, 2, 4), (6, 12, 2, 3), (6, 8, 2, None)])
+def test_kept_rows_start_at_the_first_wavelet(J, Q, J_fr, F):
+    """Frequency subsampling by 2^k = 2^floor(log2 F) keeps rows n1 = 0, 2^k, 2 * 2^k, ... whatever the padding
+    (the grid of Kymatio's development branch), and the padding still holds the widest filter on each side."""
+    S = TimeFrequencyScattering(2048, J=J, Q=Q, J_fr=J_fr, F=F)
+    plan, step = S.plan, 2**S.plan.log2_F
+    n_freq = plan.n_freq
+    np.testing.assert_array_equal(plan.freq_rows, np.arange(0, n_freq, step))
+    np.testing.assert_array_equal(np.unique(S.meta["n1"][S.meta.select(order=1)]), np.arange(0, n_freq, step))
+    np.testing.assert_array_equal(S.frequencies, np.asarray(plan.first.psi1.xi)[::step])
+    widest = min(plan.sigma_fr, plan.sigma_F or np.inf)
+    half = lowpass_half_support(gaussian_fourier_1d(16 * plan.fr_padded, widest))
+    assert plan.fr_pad_left >= half and plan.fr_padded - n_freq - plan.fr_pad_left >= half
+
+
+def test_time_lowpass_paths_add_channels_and_change_no_other():
+    """The option inserts the (phi_T, psi_fr, spin +1) paths after order 1, one per frequential wavelet, and
+    leaves every other channel as it was, bit for bit."""
+    x = torch.tensor(recording_segment("3_nicolas_0.wav", 2048))
+    for F in (None, 4):
+        plain = TimeFrequencyScattering(2048, J=6, Q=8, J_fr=2, F=F)
+        more = TimeFrequencyScattering(2048, J=6, Q=8, J_fr=2, F=F, time_lowpass_paths=True)
+        added = more.paths.select(order=2, n2=-1)
+        assert len(added) == len(more.plan.psi_fr.xi) == len(more.paths) - len(plain.paths)
+        np.testing.assert_array_equal(added, np.arange(1, 1 + len(added)))
+        assert (more.paths["spin"][added] == 1).all() and (more.paths["xi2"][added] == 0).all()
+        kept = np.setdiff1d(np.arange(len(more.meta)), more.meta.select(order=2, n2=-1))
+        y_plain, y_more = plain(x), more(x)
+        assert y_more.shape[0] == len(more.meta) and len(kept) == len(plain.meta)
+        torch.testing.assert_close(y_more[kept], y_plain, rtol=0, atol=0)
+        assert (y_more[more.meta.select(order=2, n2=-1)] > 0).any()
+
+
 def test_batch_shapes_dtypes_and_functional(recordings):
     x = torch.tensor(np.stack([recordings[n][:512] for n in ("0_george_0.wav", "7_theo_0.wav")]))
     S = TimeFrequencyScattering(512, J=5, Q=8, J_fr=2)
@@ -157,7 +197,7 @@ def test_batch_shapes_dtypes_and_functional(recordings):
 
 def test_gradcheck_float64():
     x = torch.tensor(recording_segment("9_yweweler_0.wav", 64), requires_grad=True)
-    S = TimeFrequencyScattering(64, J=3, Q=4, J_fr=1, F=2)
+    S = TimeFrequencyScattering(64, J=3, Q=4, J_fr=1, F=2, time_lowpass_paths=True)
     assert torch.autograd.gradcheck(S, (x,), eps=1e-6, atol=1e-6)
 
 
@@ -174,6 +214,7 @@ def test_module_is_immutable_and_pickles():
     (dict(shape=256, J=4, Q=4, J_fr=0), InvalidParameterError, "J_fr"),
     (dict(shape=256, J=4, Q=4, J_fr=2, F=99), InvalidParameterError, "'F'"),
     (dict(shape=256, J=4, Q=4, J_fr=2, format="spiral"), InvalidParameterError, "format"),
+    (dict(shape=256, J=4, Q=4, J_fr=2, time_lowpass_paths="yes"), InvalidParameterError, "'time_lowpass_paths'"),
     (dict(shape=256, J=4, Q=0, J_fr=2), InvalidParameterError, "'Q'"),
     (dict(shape=64, J=8, Q=4, J_fr=2), ShapeError, "TimeFrequencyScattering.*smaller J"),
 ])

@@ -36,13 +36,18 @@ class TimeFrequencyScattering(ScatteringModule):
     F : int, optional
         Averaging scale along log-frequency, in [1, number of frequencies]; None (default) keeps
         every frequency row (covariance to transpositions), else the rows are averaged by phi_F and
-        subsampled by 2**floor(log2 F).
+        subsampled by 2**floor(log2 F): rows n1 = 0, 2**floor(log2 F), ... are kept.
     padding : {'reflect', 'periodic'}
         Time padding, as :class:`Scattering1D`. The frequency axis is always zero-padded.
     format : {'time', 'joint'}
         'time': (..., C, T_out), order 0 then one channel per (path, frequency row), described by
         :attr:`meta`. 'joint': (..., P, n_freq_out, T_out), one 2D map per path (order 1 first,
         then the second-order paths), described by :attr:`paths`; order 0 is left out.
+    time_lowpass_paths : bool
+        Also compute the paths with the low-pass phi_T in place of the temporal wavelet (after
+        order 1; n2 = j2 = -1, xi2 = 0, spin +1 only): the time-averaged scalogram filtered along
+        log-frequency by each frequential wavelet, its modulus averaged by phi_F. Default False.
+        Kymatio's development branch always computes them (its first-order spinned paths).
 
     Notes
     -----
@@ -67,15 +72,17 @@ class TimeFrequencyScattering(ScatteringModule):
     engine = staticmethod(timefrequency_scattering_with_plan)
 
     def __init__(self, shape, *, J: int, Q=8, J_fr: int = 3, Q_fr: int = 1, T: int | None = None,
-                 F: int | None = None, padding: str = "reflect", format: str = "time"):
-        plan = plan_tf(shape, J, Q, J_fr, Q_fr, T, F, padding, format)
+                 F: int | None = None, padding: str = "reflect", format: str = "time",
+                 time_lowpass_paths: bool = False):
+        plan = plan_tf(shape, J, Q, J_fr, Q_fr, T, F, padding, format, time_lowpass_paths)
         params = dict(shape=(plan.length,), J=plan.J, Q=plan.Q, J_fr=plan.J_fr, Q_fr=plan.Q_fr, T=plan.T, F=plan.F,
-                      padding=padding, format=format)
+                      padding=padding, format=format, time_lowpass_paths=time_lowpass_paths)
         super().__init__(params, plan, build_bank_tf(plan))
 
     @property
     def paths(self) -> ChannelTable:
-        """One row per joint path: order 1, then (n2, n_fr, spin) of every second-order path."""
+        """One row per joint path: order 1, the (phi_T, psi_fr) paths if asked, then (n2, n_fr, spin) of every
+        second-order path."""
         return self._plan.paths
 
     @property

@@ -13,6 +13,10 @@ Morlet bank psi1, the averaging phi_T), with the scalogram kept at full resoluti
 - in frequency, one group per subsampling 2^kf of the frequential filters (both spins of the
   wavelets of one scale, or the low-pass, spin 0). Subsampling along frequency is only allowed
   up to 2^floor(log2 F), the final averaging, so it is 0 when F is None (no frequency averaging).
+
+With ``time_lowpass_paths``, the paths (phi_T, psi_fr) come after order 1: the time-averaged
+scalogram filtered along n1 by the spin +1 wavelets (its filtering by spin -1 is the conjugate, of
+the same modulus, since it is real), in the order of the frequential groups.
 """
 from __future__ import annotations
 
@@ -67,6 +71,11 @@ class FreqGroup:
     kf: int
     members: tuple[tuple[int, int], ...]
 
+    @property
+    def up(self) -> list[int]:
+        """Positions in ``members`` of the spin +1 wavelets."""
+        return [i for i, (_, spin) in enumerate(self.members) if spin == 1]
+
 
 @dataclass(frozen=True)
 class PlanTF:
@@ -79,6 +88,7 @@ class PlanTF:
     F: int | None
     padding: str
     format: str
+    time_lowpass_paths: bool  # the paths (phi_T, psi_fr, spin +1) after order 1
     first: Plan1D  # first layer: padding, psi1, phi_T (max_order 1)
     psi2: MorletParams1D  # temporal wavelets of the second layer
     psi_fr: MorletParams1D  # frequential wavelets
@@ -93,7 +103,7 @@ class PlanTF:
     first_groups: tuple[FirstGroup, ...]
     time_blocks: tuple[TimeBlock, ...]
     freq_groups: tuple[FreqGroup, ...]
-    paths: ChannelTable  # one row per joint path (order 1 first, then (n2, n_fr, spin))
+    paths: ChannelTable  # one row per joint path: order 1, (phi_T, psi_fr) if asked, then (n2, n_fr, spin)
     table: ChannelTable  # one row per output channel of the chosen format
 
     @property
@@ -135,7 +145,8 @@ def _normalize_Q(Q) -> tuple[int, int]:
     return check_int(OWNER, "Q", Q[0], 1, 64), check_int(OWNER, "Q", Q[1], 1, 64)
 
 
-def plan_tf(shape, J, Q=8, J_fr=3, Q_fr=1, T=None, F=None, padding="reflect", format="time") -> PlanTF:
+def plan_tf(shape, J, Q=8, J_fr=3, Q_fr=1, T=None, F=None, padding="reflect", format="time",
+            time_lowpass_paths=False) -> PlanTF:
     """Validate the parameters and return the (cached) plan."""
     Q = _normalize_Q(Q)
     J = check_int(OWNER, "J", J, 1, 24)
@@ -156,16 +167,20 @@ def plan_tf(shape, J, Q=8, J_fr=3, Q_fr=1, T=None, F=None, padding="reflect", fo
         F = check_int(OWNER, "F", F, 1, n_freq)
     check_choice(OWNER, "padding", padding, PADDINGS)
     check_choice(OWNER, "format", format, FORMATS)
-    return _plan_tf(first, J, Q, J_fr, Q_fr, F, padding, format)
+    if not isinstance(time_lowpass_paths, (bool, np.bool_)):
+        raise parameter_error(OWNER, "time_lowpass_paths", "True or False", time_lowpass_paths)
+    return _plan_tf(first, J, Q, J_fr, Q_fr, F, padding, format, bool(time_lowpass_paths))
 
 
 def _fr_padding(n_freq: int, sigmas: tuple[float, ...], log2_F: int) -> tuple[int, int]:
     """Zero padding of the frequency axis: room for the half support of the widest frequential
-    filter on each side, so that neither the wavelets nor the averaging wrap around."""
+    filter on each side, so that neither the wavelets nor the averaging wrap around. The left
+    padding is a multiple of 2^log2_F, so that the rows kept after frequency subsampling are
+    n1 = 0, 2^log2_F, 2 * 2^log2_F, ... (the first row is the highest first-order frequency)."""
     big = 2 ** int(math.ceil(math.log2(16 * n_freq)))
     half = max(lowpass_half_support(gaussian_fourier_1d(big, s)) for s in sigmas)
-    padded = _smooth_multiple(n_freq + 2 * half, 2**log2_F)
-    return padded, (padded - n_freq) // 2
+    left = -(-half // 2**log2_F) * 2**log2_F
+    return _smooth_multiple(left + n_freq + half, 2**log2_F), left
 
 
 def _smooth_multiple(n: int, m: int) -> int:
@@ -182,7 +197,7 @@ def _smooth_multiple(n: int, m: int) -> int:
 
 
 @lru_cache(maxsize=32)
-def _plan_tf(first: Plan1D, J, Q, J_fr, Q_fr, F, padding, format) -> PlanTF:
+def _plan_tf(first: Plan1D, J, Q, J_fr, Q_fr, F, padding, format, time_lowpass_paths) -> PlanTF:
     n_freq = len(first.psi1.xi)
     psi2 = morlet_params_1d(J, Q[1])
     psi_fr = morlet_params_1d(J_fr, Q_fr)
@@ -224,20 +239,23 @@ def _plan_tf(first: Plan1D, J, Q, J_fr, Q_fr, F, padding, format) -> PlanTF:
     if not blocks:
         raise InvalidParameterError(
             f"{OWNER} with J={J}, Q={Q} has no temporal wavelet slow enough for the scalogram; use a larger J.")
-    paths = _paths(psi2, range(blocks[0].start, blocks[-1].stop), psi_fr, freq_groups)
+    paths = _paths(psi2, range(blocks[0].start, blocks[-1].stop), psi_fr, freq_groups, time_lowpass_paths)
     rows = 2**log2_F * np.arange(fr_start[-1], fr_stop[-1]) - left
     table = paths if format == "joint" else _time_table(paths, rows, first.psi1)
     return PlanTF(
-        first.length, J, Q, J_fr, Q_fr, first.T, F, padding, format, first, psi2, psi_fr, sigma_fr, sigma_F,
+        first.length, J, Q, J_fr, Q_fr, first.T, F, padding, format, time_lowpass_paths, first, psi2, psi_fr, sigma_fr, sigma_F,
         log2_F, n_freq, padded, tuple(fr_start), tuple(fr_stop), k1,
         tuple(first_groups), tuple(blocks), freq_groups, paths, table,
     )
 
 
-def _paths(psi2: MorletParams1D, kept, psi_fr: MorletParams1D, freq_groups) -> ChannelTable:
-    """Order 1 (phi_t, phi_F) then, in engine order, (n2, frequential filter) for every n2."""
+def _paths(psi2: MorletParams1D, kept, psi_fr: MorletParams1D, freq_groups, time_lowpass_paths) -> ChannelTable:
+    """Order 1 (phi_t, phi_F), the paths (phi_T, psi_fr, spin +1) if asked (n2 = -1), then, in
+    engine order, (n2, frequential filter) for every n2."""
     rows = [(1, -1, -1, 0)]
     members = [m for g in freq_groups for m in g.members]
+    if time_lowpass_paths:
+        rows += [(2, -1, n_fr, spin) for n_fr, spin in members if spin == 1]
     rows += [(2, n2, n_fr, spin) for n2 in kept for n_fr, spin in members]
     order, n2, n_fr, spin = (np.array(c) for c in zip(*rows))
 
@@ -246,7 +264,8 @@ def _paths(psi2: MorletParams1D, kept, psi_fr: MorletParams1D, freq_groups) -> C
         return values[np.where(index >= 0, index, -1)]
 
     return ChannelTable({
-        "order": order, "n2": n2, "j2": column(psi2.j, n2, -1), "xi2": column(psi2.xi, n2, np.nan),
+        "order": order, "n2": n2, "j2": column(psi2.j, n2, -1),
+        "xi2": np.where((order == 2) & (n2 == -1), 0.0, column(psi2.xi, n2, np.nan)),
         "n_fr": n_fr, "j_fr": np.where(spin == 0, -1, column(psi_fr.j, n_fr, -1)),
         "xi_fr": np.where(order == 2, np.where(spin == 0, 0.0, column(psi_fr.xi, n_fr, np.nan)), np.nan),
         "spin": spin,
