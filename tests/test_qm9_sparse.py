@@ -174,10 +174,10 @@ def test_experiment_runs_end_to_end_on_small_qm9_molecules(tmp_path):
     for tag in ("heavy", "random"):
         assert m[f"{tag}_fourier_shell_width"] in cfg.shell_widths
         assert m[f"{tag}_dictionary_size_order1"] < m[f"{tag}_dictionary_size_order2"]
-        for d in ("fourier", "order1", "order2"):
+        for d in ("fourier", "fourier_order0", "order1", "order2"):
             assert m[f"{tag}_best_test_rmse_{d}"] <= m[f"{tag}_test_rmse_{d}"]
     assert len(result.verdicts) == 2 and all(v.verdict in VERDICTS for v in result.verdicts)
-    assert len(result.selections) == 8  # per set: the shell width, then M for each dictionary
+    assert len(result.selections) == 10  # per set: the shell width, then M for each of the 4 dictionaries
     assert (tmp_path / result.figures[0]).stat().st_size > 0
     splits = json.loads((tmp_path / "splits.json").read_text())["qm9_index"]
     for parts in splits.values():

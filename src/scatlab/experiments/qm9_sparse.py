@@ -19,7 +19,10 @@ coefficients (:func:`scatlab.learning.sparse.with_squares`):
 - ``scattering order 1``: the order-0 and order-1 solid harmonic scattering invariants
   :math:`\|\rho_c\|_q^q, \|U[j, l]\rho_c\|_q^q` (j <= J = 3, l <= 2, q in {0.5, 1, 2, 3}): 52 per density;
 - ``scattering orders 1+2``: and the order-2 invariants :math:`\|U[j_1, j_2, l]\rho_c\|_q^q`
-  (j_1 < j_2): 124 per density.
+  (j_1 < j_2): 124 per density;
+- ``Fourier modulus + order 0`` (a control): the Fourier shells and the order-0 norms
+  :math:`\|\rho_c\|_q^q`, which are not Fourier-modulus quantities for q != 1, 2 and count atoms
+  with other weights than their charges: how much of the scattering's lead they alone explain.
 
 Target: U0 atomization energy (kcal/mol). Regression: orthogonal matching pursuit on standardized
 columns (:func:`scatlab.learning.sparse.omp_path`), the whole path M = 1 ... ``m_max`` at once.
@@ -60,8 +63,10 @@ from .qm9 import qm9_order
 
 __all__ = ["Config", "run", "heavy_atoms", "split_rows", "terms_grid"]
 
-FOURIER, ORDER1, ORDER2 = "Fourier modulus", "scattering order 1", "scattering orders 1+2"
-DICTIONARIES = (FOURIER, ORDER1, ORDER2)
+FOURIER, FOURIER0 = "Fourier modulus", "Fourier modulus + order 0"
+ORDER1, ORDER2 = "scattering order 1", "scattering orders 1+2"
+DICTIONARIES = (FOURIER, FOURIER0, ORDER1, ORDER2)
+SHORT = {FOURIER: "fourier", FOURIER0: "fourier_order0", ORDER1: "order1", ORDER2: "order2"}
 CLAIM = ("For molecular energies, sparse regressions on scattering invariants (and their squares) reach a given"
          " error with far fewer terms than on Fourier-modulus invariants, and second-order scattering terms"
          " (interactions across scales) lower the error further (Hirn, Mallat & Poilvert 2017, the sparse"
@@ -188,42 +193,43 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         split = split_rows(len(keep), cfg.test_fraction, cfg.validation_fraction, cfg.seed)
         split = {part: keep[r] for part, r in split.items()}
         splits[name] = {part: [int(i) for i in ids[r]] for part, r in split.items() if part != "training"}
-        dictionaries = {(FOURIER, w): with_squares(x) for w, (x, _) in fourier.items()}
-        dictionaries[(ORDER1, None)] = with_squares(scattering[:, orders <= 1])
-        dictionaries[(ORDER2, None)] = with_squares(scattering)
-        results[name] = _fit_set(cfg, dictionaries, energy[rows[:n]], split)
+        results[name] = _fit_set(cfg, {w: x for w, (x, _) in fourier.items()}, scattering, orders,
+                                 energy[rows[:n]], split)
         results[name]["n_skipped"] = int((~ok).sum())
     atomic_write_json(Path(out_dir) / "splits.json", dict(seed=cfg.seed, qm9_index=splits))
     return _report(cfg, results, stats, n_small, n, out_dir)
 
 
-def _fit_set(cfg: Config, dictionaries: dict, y: np.ndarray, split: dict) -> dict:
-    """For one set: the validation choices, then the paths refitted on all training molecules."""
+def _fit_set(cfg: Config, fourier: dict, scattering: np.ndarray, orders: np.ndarray, y: np.ndarray,
+             split: dict) -> dict:
+    """For one set: the shell width and each dictionary's M chosen on validation, then the paths
+    refitted on all training molecules, their training and test curves."""
     fit, val, train, test = split["fit"], split["validation"], split["training"], split["test"]
-    grid_all = terms_grid(cfg.m_max)
-    selections, validation = [], {}
-    for key, x in dictionaries.items():
-        path = omp_path(x[fit], y[fit], cfg.m_max)
-        validation[key] = path.rmse(x[val], y[val])
-    widths = [w for (d, w) in dictionaries if d == FOURIER]
-    scores = [float(validation[(FOURIER, w)].min()) for w in widths]
+    held_out = f"OMP on {len(fit)} molecules, validated on {len(val)}"
+
+    def validation_curve(x):
+        return omp_path(x[fit], y[fit], cfg.m_max).rmse(x[val], y[val])
+
+    widths = sorted(fourier)
+    by_width = {w: validation_curve(with_squares(fourier[w])) for w in widths}
+    scores = [float(by_width[w].min()) for w in widths]
     width = widths[int(np.argmin(scores))]
-    selections.append(("Fourier shell width (rad/Angstrom)", widths, scores, width,
-                       f"least validation RMSE (kcal/mol) over M <= {cfg.m_max}, OMP on {len(fit)} molecules,"
-                       f" validated on {len(val)}"))
+    selections = [("Fourier shell width (rad/Angstrom)", widths, scores, width,
+                   f"least validation RMSE (kcal/mol) over M <= {cfg.m_max}, {held_out}")]
+    dictionaries = {FOURIER: with_squares(fourier[width]),
+                    FOURIER0: with_squares(np.hstack([fourier[width], scattering[:, orders == 0]])),
+                    ORDER1: with_squares(scattering[:, orders <= 1]), ORDER2: with_squares(scattering)}
     out = {"width": width, "curves": {}, "n_fit": len(fit), "n_val": len(val), "n_train": len(train),
            "n_test": len(test)}
-    for name, key in ((FOURIER, (FOURIER, width)), (ORDER1, (ORDER1, None)), (ORDER2, (ORDER2, None))):
-        curve = validation[key]
-        grid = [m for m in grid_all if m <= len(curve)]
+    for name, x in dictionaries.items():
+        curve = by_width[width] if name == FOURIER else validation_curve(x)
+        grid = [m for m in terms_grid(cfg.m_max) if m <= len(curve)]
         val_scores = [float(curve[m - 1]) for m in grid]
         m_star = grid[int(np.argmin(val_scores))]
-        selections.append((f"terms M ({name})", grid, val_scores, m_star,
-                           f"least validation RMSE (kcal/mol), OMP on {len(fit)} molecules, validated on {len(val)}"))
-        x = dictionaries[key]
+        selections.append((f"terms M ({name})", grid, val_scores, m_star, f"least validation RMSE (kcal/mol), {held_out}"))
         path = omp_path(x[train], y[train], cfg.m_max)
         out["curves"][name] = dict(test=path.rmse(x[test], y[test]), train=path.rmse(x[train], y[train]),
-                                   validation=curve, m_star=m_star, size=x.shape[1], stopped=path.stopped)
+                                   m_star=m_star, size=x.shape[1], stopped=path.stopped)
     out["selections"] = selections
     return out
 
@@ -238,8 +244,8 @@ def _report(cfg: Config, results: dict, stats: dict, n_small: int, n: int, out_d
         for what, grid, scores, chosen, criterion in res["selections"]:
             selections.append(Selection(f"{what}, {name} set", grid, scores, chosen, criterion))
         for d, c in curves.items():
-            short = {FOURIER: "fourier", ORDER1: "order1", ORDER2: "order2"}[d]
-            metrics[f"{tag}_test_rmse_{short}"] = float(c["test"][min(c["m_star"], len(c["test"])) - 1])
+            short = SHORT[d]
+            metrics[f"{tag}_test_rmse_{short}"] = float(c["test"][min(c["m_star"], len(c["test"])) - 1])  # path may end early
             metrics[f"{tag}_m_{short}"] = float(c["m_star"])
             metrics[f"{tag}_best_test_rmse_{short}"] = float(c["test"].min())
             metrics[f"{tag}_dictionary_size_{short}"] = float(c["size"])
@@ -268,11 +274,11 @@ def _report(cfg: Config, results: dict, stats: dict, n_small: int, n: int, out_d
         notes.append(f"{name} set ({res['n_train']} training, {res['n_test']} test molecules): test RMSE at the M"
                      " chosen on validation: " + ", ".join(
                          f"{d} {metrics[f'{tag}_test_rmse_' + s]:.2f} kcal/mol (M = {curves[d]['m_star']}, of"
-                         f" {curves[d]['size']} columns)" for d, s in zip(DICTIONARIES, ("fourier", "order1", "order2")))
+                         f" {curves[d]['size']} columns)" for d, s in SHORT.items())
                      + f"; Fourier shell width {res['width']:g} rad/Angstrom (chosen on validation).")
         stopped = [d for d in DICTIONARIES if curves[d]["stopped"]]
         if stopped:
-            notes.append(f"{name} set: the OMP path of {', '.join(stopped)} stopped early (linear dependence).")
+            notes.append(f"{name} set: the OMP path of {', '.join(stopped)} stopped early (exact fit or linear dependence).")
     rate = stats["scattering_molecules"] / stats["scattering_s"] if stats["scattering_s"] else float("nan")
     if np.isfinite(rate):
         metrics["scattering_molecules_per_s"] = float(rate)
@@ -292,33 +298,42 @@ def _log2(curve: np.ndarray, m: int):
 def _verdict(name: str, curves: dict, reach: dict, best_fourier: float) -> Verdict:
     """holds: both scattering dictionaries reach the best Fourier error with at most half its terms, and
     orders 1+2 reach a lower error than order 1 with no more terms; does not hold: neither scattering
-    dictionary reaches it with fewer terms than Fourier; partially otherwise."""
-    m_f, m_1, m_2 = (reach[d][0] for d in DICTIONARIES)
-    best_1, best_2 = float(curves[ORDER1]["test"].min()), float(curves[ORDER2]["test"].min())
+    dictionary reaches it with fewer terms than Fourier; partially otherwise. The control (Fourier +
+    order-0 norms) is reported, not judged."""
+    m_f, m_0, m_1, m_2 = (reach[d][0] for d in DICTIONARIES)
+    best = {d: float(curves[d]["test"].min()) for d in DICTIONARIES}
     fewer = [m is not None and m < m_f for m in (m_1, m_2)]
     far = [m is not None and 2 * m <= m_f for m in (m_1, m_2)]
-    second = best_2 < best_1 and m_2 is not None and (m_1 is None or m_2 <= m_1)
+    second = best[ORDER2] < best[ORDER1] and m_2 is not None and (m_1 is None or m_2 <= m_1)
     verdict = "holds" if all(far) and second else "does not hold" if not any(fewer) else "partially"
-    evidence = (f"{name} set, test curves: the best Fourier-modulus RMSE {best_fourier:.2f} kcal/mol needs M = {m_f}"
-                f" Fourier terms, {m_1 if m_1 is not None else 'not reached by'} order-1 terms,"
-                f" {m_2 if m_2 is not None else 'not reached by'} order-1+2 terms; best RMSE order 1 {best_1:.2f},"
-                f" orders 1+2 {best_2:.2f} kcal/mol. Criterion: holds when both scattering dictionaries need at"
-                " most half the Fourier terms and orders 1+2 reach a lower error with no more terms than order 1;"
-                " does not hold when neither needs fewer terms than Fourier; partially otherwise.")
+
+    def terms(m):
+        return f"{m} terms" if m is not None else "never (within the path)"
+
+    evidence = (f"{name} set, test curves: the best Fourier-modulus RMSE {best_fourier:.2f} kcal/mol is reached with"
+                f" {terms(m_f)} of Fourier modulus, {terms(m_1)} of scattering order 1, {terms(m_2)} of orders 1+2;"
+                f" best RMSE order 1 {best[ORDER1]:.2f}, orders 1+2 {best[ORDER2]:.2f} kcal/mol. Control: Fourier"
+                f" modulus + the order-0 norms ||rho||_q^q reaches it with {terms(m_0)}, best {best[FOURIER0]:.2f}."
+                " Criterion: holds when both scattering dictionaries need at most half the Fourier terms and orders"
+                " 1+2 reach a lower error with no more terms than order 1; does not hold when neither needs fewer"
+                " terms than Fourier; partially otherwise.")
     return Verdict(CLAIM + f" [{name} set]", verdict, evidence,
                    "Hirn, Mallat & Poilvert 2017 (planar molecules, 2D densities): qualitative, no number compared")
 
 
 def _plot(results: dict, out_dir: Path) -> str:
     fig, axes = figure_row(len(results), width=5.2, height=4.2)
-    colours = dict(zip(DICTIONARIES, ("tab:red", "tab:blue", "tab:green")))
+    colours = dict(zip(DICTIONARIES, ("tab:red", "tab:orange", "tab:blue", "tab:green")))
     for ax, (name, res) in zip(axes, results.items()):
         for d in DICTIONARIES:
             c = res["curves"][d]
             m = np.arange(1, len(c["test"]) + 1)
-            ax.plot(m, np.log2(c["test"]), color=colours[d], label=f"{d} (test)")
-            ax.plot(m, np.log2(c["train"]), color=colours[d], ls="--", lw=0.8, label=f"{d} (training)")
-            ax.plot([c["m_star"]], [np.log2(c["test"][c["m_star"] - 1])], "o", color=colours[d], ms=4)
+            ax.plot(m, np.log2(c["test"]), color=colours[d], label=d)
+            ax.plot(m, np.log2(c["train"]), color=colours[d], ls="--", lw=0.8)
+            m_star = min(c["m_star"], len(m))
+            ax.plot([m_star], [np.log2(c["test"][m_star - 1])], "o", color=colours[d], ms=4)
+        ax.plot([], [], color="gray", label="test (dot: M chosen on validation)")
+        ax.plot([], [], color="gray", ls="--", lw=0.8, label="training")
         ax.axhline(0.0, color="gray", ls=":", lw=0.8)
         ax.set_xscale("log")
         ax.set_xlabel("terms M")
