@@ -92,6 +92,35 @@ def test_wavelet_model_samples_fields_of_the_right_size():
     assert x0.shape == (3, 1, 4, 4) and pairs[0][1].shape == (3, 3, 8, 8)
 
 
+def test_wavelet_model_detail_scales_per_channel():
+    """A tuple of three detail scales multiplies each generated channel by its own: (s, s, s) gives the samples of
+    the float s, and (2, 3, 4) the details of (1, 1, 1) times 2, 3, 4 (same noises)."""
+    torch.manual_seed(0)
+    coarse, conditional = ScoreNet(1, width=4, depth=2), ScoreNet(3, 1, width=4, depth=2)
+
+    def details(scale):
+        model = WaveletScoreModel(coarse, [conditional], 4, 1.0, [scale], [1.0])
+        x = model.sample(3, 2, generator=torch.Generator().manual_seed(1))
+        return WaveletScoreModel.decompose(x, 1)[1][0][1]
+
+    assert torch.equal(details((0.5, 0.5, 0.5)), details(0.5))
+    ratio = details((2.0, 3.0, 4.0)) / details((1.0, 1.0, 1.0))
+    assert torch.allclose(ratio, torch.tensor([2.0, 3.0, 4.0]).view(3, 1, 1).expand_as(ratio))
+    with pytest.raises(InvalidParameterError, match="detail_scales"):
+        WaveletScoreModel(coarse, [conditional], 4, 1.0, [(1.0, 2.0)], [1.0])
+
+
+def test_circular_net_commutes_with_cyclic_shifts_and_zero_padded_one_does_not():
+    torch.manual_seed(0)
+    x, t = torch.randn(2, 1, 8, 8), torch.full((2,), 0.5)
+    for padding, equivariant in (("circular", True), ("zeros", False)):
+        net = ScoreNet(1, width=4, depth=3, dilations=(1, 2, 4), padding_mode=padding)
+        with torch.no_grad():
+            shifted = net(torch.roll(x, (3, 5), (-2, -1)), t)
+            same = torch.allclose(shifted, torch.roll(net(x, t), (3, 5), (-2, -1)), atol=1e-6)
+        assert same == equivariant, padding
+
+
 def test_errors():
     with pytest.raises(InvalidParameterError, match="width"):
         ScoreNet(1, width=0)
@@ -105,6 +134,8 @@ def test_errors():
         ScoreSettings(ema=1.0)
     with pytest.raises(InvalidParameterError, match="dilations"):
         ScoreNet(1, depth=3, dilations=(1, 2))
+    with pytest.raises(InvalidParameterError, match="padding_mode"):
+        ScoreNet(1, padding_mode="reflect")
 
 
 def test_training_ends_with_the_moving_average_of_the_weights():

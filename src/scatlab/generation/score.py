@@ -30,7 +30,7 @@ The wavelet score model of Guth, Coste, De Bortoli & Mallat (NeurIPS 2022) facto
 :math:`p(x_0) = p(x_J)\prod_j p(\bar x_j \mid x_j)`: a plain model for the coarse field :math:`x_J` and,
 per level, a conditional model of the normalized details given the coarse field at the same
 resolution, sampled coarse to fine with the same number of steps at every scale
-(:class:`WaveletScoreModel`). The networks are small periodic CNNs written here (a few circular
+(:class:`WaveletScoreModel`). The networks are small CNNs written here (a few circular or zero-padded
 convolutions): a UNet from diffusers would be far larger than these 8 x 8 to 32 x 32 fields need and
 is not installed; the noise schedule is two lines.
 """
@@ -73,14 +73,16 @@ def gaussian_optimal_noise(x_t: torch.Tensor, t: float, mean: torch.Tensor, cov:
 
 
 class ScoreNet(nn.Module):
-    r"""A small periodic CNN :math:`\varepsilon_\theta(x_t, t \mid c)`: ``depth`` 3 x 3 circular convolutions of
-    ``width`` channels with SiLU (dilated by ``dilations``, one per layer, default all 1: the receptive field
-    has side :math:`1 + 2\sum_i d_i`); inputs: the noisy field (``channels``), the condition (``cond_channels``,
-    e.g. the coarse field) and :math:`\log s_t` as a constant channel; the raw output is the velocity
-    :math:`v_\theta` (:meth:`velocity`), the call returns the noise :math:`s_t x_t + a_t v_\theta` (``channels``)."""
+    r"""A small CNN :math:`\varepsilon_\theta(x_t, t \mid c)`: ``depth`` 3 x 3 convolutions of ``width`` channels
+    with SiLU, circular (periodic fields) or zero-padded (``padding_mode="zeros"``, for images in a frame: the padding
+    tells the network where the border is, which a circular one, equivariant to cyclic shifts, cannot know), dilated
+    by ``dilations`` (one per layer, default all 1: the receptive field has side :math:`1 + 2\sum_i d_i`); inputs:
+    the noisy field (``channels``), the condition (``cond_channels``, e.g. the coarse field) and :math:`\log s_t` as a
+    constant channel; the raw output is the velocity :math:`v_\theta` (:meth:`velocity`), the call returns the noise
+    :math:`s_t x_t + a_t v_\theta` (``channels``)."""
 
     def __init__(self, channels: int, cond_channels: int = 0, width: int = 32, depth: int = 4,
-                 dilations: tuple[int, ...] | None = None):
+                 dilations: tuple[int, ...] | None = None, padding_mode: str = "circular"):
         super().__init__()
         for name, value, low in (("channels", channels, 1), ("cond_channels", cond_channels, 0),
                                  ("width", width, 1), ("depth", depth, 2)):
@@ -91,13 +93,16 @@ class ScoreNet(nn.Module):
         if len(dilations) != depth or not all(isinstance(d, int) and d >= 1 for d in dilations):
             raise InvalidParameterError(f"The 'dilations' parameter of ScoreNet must hold one int >= 1 per layer "
                                         f"(depth={depth}). Got {dilations!r} instead.")
+        if padding_mode not in ("circular", "zeros"):
+            raise InvalidParameterError(f"The 'padding_mode' parameter of ScoreNet must be 'circular' or 'zeros'. "
+                                        f"Got {padding_mode!r} instead.")
         self.channels, self.cond_channels, self.dilations = channels, cond_channels, dilations
         layers: list[nn.Module] = []
         c_in = channels + cond_channels + 1
         for i in range(depth):
             c_out = channels if i == depth - 1 else width
             d = dilations[i]
-            layers.append(nn.Conv2d(c_in, c_out, 3, padding=d, dilation=d, padding_mode="circular"))
+            layers.append(nn.Conv2d(c_in, c_out, 3, padding=d, dilation=d, padding_mode=padding_mode))
             if i < depth - 1:
                 layers.append(nn.SiLU())
             c_in = c_out
@@ -244,21 +249,33 @@ class WaveletScoreModel:
     ``coarse``: a :class:`ScoreNet` (1 channel) for :math:`x_J` normalized by ``coarse_scale``;
     ``conditionals[j-1]``: a :class:`ScoreNet` (3 channels, 1 condition) for :math:`\bar x_j / \sigma_j` given
     :math:`x_j / \sigma'_j` (``detail_scales``, ``cond_scales``: the standard deviations of the training
-    details and coarse fields at level j). :meth:`sample` runs ``steps`` DDIM steps at every scale.
+    details and coarse fields at level j; a detail scale is one float for the three channels or a tuple of
+    three, one per channel). :meth:`sample` runs ``steps`` DDIM steps at every scale.
     """
 
     def __init__(self, coarse: ScoreNet, conditionals: list[ScoreNet], coarse_size: int, coarse_scale: float,
-                 detail_scales: list[float], cond_scales: list[float]):
+                 detail_scales: list[float | tuple[float, float, float]], cond_scales: list[float]):
         if len(detail_scales) != len(conditionals) or len(cond_scales) != len(conditionals):
             raise InvalidParameterError("WaveletScoreModel needs one detail and one condition scale per conditional "
                                         f"model. Got {len(conditionals)} models, {len(detail_scales)} and "
                                         f"{len(cond_scales)} scales.")
+        for scale in detail_scales:
+            if not (isinstance(scale, float) or (isinstance(scale, tuple) and len(scale) == 3)):
+                raise InvalidParameterError("The 'detail_scales' of WaveletScoreModel must be floats or tuples of 3 "
+                                            f"floats (one per detail channel). Got {scale!r}.")
         self.coarse, self.conditionals, self.coarse_size = coarse, conditionals, coarse_size
         self.coarse_scale, self.detail_scales, self.cond_scales = coarse_scale, detail_scales, cond_scales
 
     @property
     def levels(self) -> int:
         return len(self.conditionals)
+
+    def detail_scale(self, j: int, like: torch.Tensor) -> float | torch.Tensor:
+        """The detail scale of level j (1..levels): its float, or its three as a (3, 1, 1) tensor like ``like``."""
+        scale = self.detail_scales[j - 1]
+        if isinstance(scale, float):
+            return scale
+        return torch.tensor(scale, dtype=like.dtype, device=like.device).view(3, 1, 1)
 
     @staticmethod
     def decompose(x: torch.Tensor, levels: int) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
@@ -280,7 +297,8 @@ class WaveletScoreModel:
         for j in range(self.levels, 0, -1):
             cond = x / self.cond_scales[j - 1]
             details = ddim_sample(self.conditionals[j - 1], (n, 3, size, size), steps, cond=cond, generator=generator,
-                                  device=device, dtype=dtype) * self.detail_scales[j - 1]
+                                  device=device, dtype=dtype)
+            details = details * self.detail_scale(j, details)
             x = ihaar2d(x[:, 0], details)[:, None]
             size *= 2
         return x
