@@ -175,7 +175,7 @@ def test_dft_matrices_invert_a_cropped_spectrum_like_irfftn(shape):
     padded[torch.as_tensor(index0)[:, None], torch.as_tensor(index1), :n2] = z
     rows, cols, half = (torch.as_tensor(a) for a in dft_matrices(shape, index0, index1, n2))
     t = torch.einsum("ua,vb,abk->uvk", rows, cols, z)
-    out = torch.view_as_real(t).reshape(M, N, 2 * n2) @ half
+    out = torch.view_as_real(t).reshape(M, N, 2 * n2) @ half.T
     torch.testing.assert_close(out, torch.fft.irfftn(padded, s=shape), rtol=0, atol=1e-12)
 
 

@@ -34,7 +34,7 @@ class Block(Bank):
     the rfft half grid; ``pool`` (G, K): 1 where component k belongs to the block's map g, whose
     place in the plan's paths is ``maps[g]``; ``sources`` (K,): the first-order map a component
     filters (second order only, else empty). ``rows`` (M, n0), ``cols`` (N, n1) and ``half``
-    (2 n2, O): the inverse DFT restricted to the support (:func:`dft_matrices`), or None where the
+    (O, 2 n2): the inverse DFT restricted to the support (:func:`dft_matrices`), or None where the
     block is inverted by FFTs.
     """
 
@@ -79,17 +79,17 @@ def _support(profile: np.ndarray, n: int, half: bool) -> np.ndarray:
 def dft_matrices(shape: tuple[int, int, int], index0: np.ndarray, index1: np.ndarray, n2: int):
     r"""The inverse real 3D DFT of a spectrum supported on ``index0`` x ``index1`` x [0, n2) of the
     rfft half grid, as three factors: ``rows`` (M, n0) :math:`e^{2\pi i k u / M}`, ``cols`` (N, n1)
-    the same along the second axis, and ``half`` (2 n2, O), real, the last axis with the real and
-    imaginary parts of each frequency k interleaved: :math:`c_k \cos(2\pi k u / O) / (M N O)` and
-    :math:`-c_k \sin(2\pi k u / O) / (M N O)`, c_k = 1 at k = 0 and at the Nyquist frequency
-    O / 2, else 2 (the conjugate half), as ``torch.fft.irfftn``."""
+    the same along the second axis, and ``half`` (O, 2 n2), real, the last axis with the real and
+    imaginary parts of each frequency k interleaved (columns 2k, 2k+1): :math:`c_k \cos(2\pi k u / O)
+    / (M N O)` and :math:`-c_k \sin(2\pi k u / O) / (M N O)`, c_k = 1 at k = 0 and at the Nyquist
+    frequency O / 2, else 2 (the conjugate half), as ``torch.fft.irfftn``."""
     M, N, O = shape
     rows = np.exp(2j * np.pi * np.outer(np.arange(M), index0) / M)
     cols = np.exp(2j * np.pi * np.outer(np.arange(N), index1) / N)
     k = np.arange(n2)
     c = np.where((k == 0) | (2 * k == O), 1.0, 2.0)[:, None]
     angle = 2 * np.pi * np.outer(k, np.arange(O)) / O
-    half = np.stack([c * np.cos(angle), -c * np.sin(angle)], 1).reshape(2 * n2, O) / (M * N * O)
+    half = np.stack([c * np.cos(angle), -c * np.sin(angle)], 1).reshape(2 * n2, O).T / (M * N * O)
     return rows, cols, half
 
 
