@@ -189,7 +189,7 @@ def test_products_and_ffts_give_the_same_transform(monkeypatch):
         S = HarmonicScattering3D((12, 10, 9), J=2, L=2, sigma_0=0.8)
         blocks = S.bank().first + S.bank().second
         assert all((b.half is not None) == (cost > 0) for b in blocks)
-        assert any(b.filters.shape[1] < 12 for b in blocks)  # some support is cropped
+        assert any(len(b.index0) < 12 for b in blocks)  # some support is cropped
         results.append((S(x), S.local(x)))
     for a, b in zip(*results):
         torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

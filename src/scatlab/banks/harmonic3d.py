@@ -31,7 +31,8 @@ class Block(Bank):
     """Filters of one scale and order, cropped in Fourier to where they are not negligible.
 
     ``filters`` (K, n0, n1, n2): the components at frequencies ``index0`` x ``index1`` x [0, n2) of
-    the rfft half grid; ``pool`` (G, K): 1 where component k belongs to the block's map g, whose
+    the rfft half grid, laid out (K, n2, n0, n1) where the block is inverted by FFTs (planes of
+    the half axis, so that the 2D inverse FFTs of the first two axes read contiguous planes); ``pool`` (G, K): 1 where component k belongs to the block's map g, whose
     place in the plan's paths is ``maps[g]``; ``sources`` (K,): the first-order map a component
     filters (second order only, else empty). ``rows`` (M, n0), ``cols`` (N, n1) and ``half``
     (O, 2 n2): the inverse DFT restricted to the support (:func:`dft_matrices`), or None where the
@@ -114,6 +115,8 @@ def _block(shape, filters: np.ndarray, counts, maps, sources) -> Block:
     matrices = (None,) * 3
     if use_products(shape, len(filters), len(i0), len(i1), len(i2)):
         matrices = tuple(as_tensor(a) for a in dft_matrices(shape, i0, i1, len(i2)))
+    else:
+        cropped = cropped.transpose(0, 3, 1, 2)
     return Block(as_tensor(cropped), long(i0), long(i1), as_tensor(pool), long(maps), long(sources), *matrices)
 
 
