@@ -12,6 +12,8 @@ from scipy.spatial.transform import Rotation
 from scatlab.chem.features import Featurizer, FeatureSpec
 from scatlab.chem.molecules import GridSpec, Molecule, densities
 from scatlab.datasets.xyz import parse_xyz
+from scatlab.banks import harmonic3d as banks3d
+from scatlab.banks.harmonic3d import dft_matrices
 from scatlab.errors import DataError, InvalidParameterError, ShapeError
 from scatlab.filters.solid_harmonic import frequency_grid, l_norm, real_spherical_harmonics
 from scatlab.nn.harmonic3d import HarmonicScattering3D
@@ -158,6 +160,39 @@ def test_local_maps_integrate_to_the_invariants():
     for q in (1.0, 2.0):
         idx = S.meta.select(q=q)[1:]  # without order 0
         torch.testing.assert_close(out[:, idx], maps.pow(q).sum((-3, -2, -1)))
+
+
+@pytest.mark.parametrize("shape", [(8, 6, 10), (7, 9, 5)])
+def test_dft_matrices_invert_a_cropped_spectrum_like_irfftn(shape):
+    """The three factors of the inverse real DFT on a support (centred crops of both full axes, a
+    prefix of the half axis, even and odd sizes) against torch.fft.irfftn of the zero-padded spectrum."""
+    M, N, O = shape
+    index0, index1 = np.r_[0:3, M - 2:M], np.r_[0:2, N - 1:N]
+    n2 = O // 2 + 1 if O % 2 == 0 else 2
+    g = torch.Generator().manual_seed(0)
+    z = torch.randn(len(index0), len(index1), n2, dtype=torch.complex128, generator=g)
+    padded = torch.zeros(M, N, O // 2 + 1, dtype=torch.complex128)
+    padded[torch.as_tensor(index0)[:, None], torch.as_tensor(index1), :n2] = z
+    rows, cols, half = (torch.as_tensor(a) for a in dft_matrices(shape, index0, index1, n2))
+    t = torch.einsum("ua,vb,abk->uvk", rows, cols, z)
+    out = torch.view_as_real(t).reshape(M, N, 2 * n2) @ half.T
+    torch.testing.assert_close(out, torch.fft.irfftn(padded, s=shape), rtol=0, atol=1e-12)
+
+
+def test_products_and_ffts_give_the_same_transform(monkeypatch):
+    """Every block inverted by products with its DFT matrices, then every one by FFTs: the same
+    invariants and maps (float64), on a grid where the supports of the coarse scales are cropped."""
+    x = torch.rand(2, 12, 10, 9, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    results = []
+    for cost in (float("inf"), 0.0):
+        monkeypatch.setattr(banks3d, "FFT_COST", cost)
+        S = HarmonicScattering3D((12, 10, 9), J=2, L=2, sigma_0=0.8)
+        blocks = S.bank().first + S.bank().second
+        assert all((b.half is not None) == (cost > 0) for b in blocks)
+        assert any(len(b.index0) < 12 for b in blocks)  # some support is cropped
+        results.append((S(x), S.local(x)))
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)
 
 
 # ---------------------------------------------------------------- gradients, dtype, batch

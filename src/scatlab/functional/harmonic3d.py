@@ -9,25 +9,27 @@ the integral invariants are
 for order 0 (:math:`U = x`, as :math:`|x|^q`), 1 and 2, scales j = 0 ... J and degrees
 l = 0 ... L: Kymatio 0.3.0's ``HarmonicScattering3D(method='integral')`` plus order 0.
 
-All convolutions are real FFTs (the filters are split into Hermitian parts, see
-:mod:`scatlab.banks.harmonic3d`); per order, one batched inverse FFT per scale computes all the
-paths of that scale at once (on the filters' Fourier support only), and the sum over m is one
-``index_add``.
+Per (order, scale), one block of components (the filters split into Hermitian parts, see
+:mod:`scatlab.banks.harmonic3d`) is multiplied with the rfft of the signals on the filters' Fourier
+support, and inverted there by three matrix products with the DFT matrices of the support (narrow
+supports) or by one inverse FFT of the padded support (wide ones); the sum of squares over m is one
+matrix product, and the integrals are taken block by block, without assembling the maps.
 """
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ..runtime.threads import small_calls_on_one_thread
-from ..banks.harmonic3d import Bank3D, build_bank_3d
+from ..banks.harmonic3d import Bank3D, Block, build_bank_3d
 from ..plan.harmonic3d import OWNER, Plan3D, plan_3d
 from ._inputs import batch_chunks, cached_bank, check_input, empty_output, twin_input
 
 __all__ = ["harmonic_scattering3d", "harmonic_scattering3d_with_plan", "harmonic_maps3d_with_plan"]
 
-CPU_BUDGET = 2**18  # elements of the largest intermediate per batch chunk on CPU (measured at 32x24x20,
-# L=2: 2^18, i.e. one signal at a time, 29 ms per signal; 2^24: 92 ms, out of the caches)
+CPU_BUDGET = 2**22  # elements of the largest intermediate (the K maps of a block) per batch chunk on CPU
+# (A/B on a loaded 2-core machine: 2^22 1.2-1.7x faster than 2^18 on the QM9 grids, 2^24 slower)
 
 
 class _RootOfSum(torch.autograd.Function):
@@ -45,40 +47,61 @@ class _RootOfSum(torch.autograd.Function):
         return torch.where(out > 0, grad / (2 * out).clamp_min(torch.finfo(out.dtype).tiny), torch.zeros_like(out))
 
 
-def _sum_of_squares(spectrum, blocks, n_groups, shape, second: bool):
-    """sum over the components of each group of (x * filter)^2, (B, n_groups, M, N, O).
+def _inverse(z: torch.Tensor, block: Block, shape: tuple[int, int, int]) -> torch.Tensor:
+    """The inverse real DFT (B, K, M, N, O) of the block's spectra z on its support: (B, K, n0, n1, n2)
+    for products with the DFT matrices, (B, K, n2, n0, n1) (planes of the half axis) for FFTs."""
+    M, N, O = shape
+    if block.half is None:  # wide support: pad each plane, 2D FFTs of contiguous planes, then c2r
+        B, K, n2, n0, n1 = z.shape
+        if n0 < M:
+            z = z.new_zeros((B, K, n2, M, n1)).index_copy_(3, block.index0, z)
+        if n1 < N:
+            z = z.new_zeros((B, K, n2, M, N)).index_copy_(4, block.index1, z)
+        return torch.fft.irfft(torch.fft.ifftn(z, dim=(-2, -1)).permute(0, 1, 3, 4, 2), n=O, dim=-1)
+    B, K, n0, n1, n2 = z.shape
+    t = torch.bmm(block.cols.expand(B * K * n0, N, n1), z.reshape(B * K * n0, n1, n2))  # (B K n0, N, n2)
+    t = torch.bmm(block.rows.expand(B * K, M, n0), t.reshape(B * K, n0, N * n2))  # (B K, M, N n2)
+    # linear (x half^T) rather than mm (x half): MKL was up to 10x slower for a few of these shapes with mm
+    return F.linear(torch.view_as_real(t).reshape(-1, 2 * n2), block.half).reshape(B, K, M, N, O)
+
+
+def _squares(spectrum: torch.Tensor, block: Block, shape: tuple[int, int, int], second: bool) -> torch.Tensor:
+    """sum over the components of each of the block's maps of (x * filter)^2, (B, G, M, N, O).
 
     ``spectrum`` (B, S, M, N, O//2+1): rfftn of the signals filtered (S = 1 at first order, the
-    first-order maps at second order). Per block, the product is formed on the filters' Fourier
-    support only, and the inverse FFT runs axis by axis on the non-zero lines (zero padding between).
-    """
-    M, N, O = shape
-    out = spectrum.real.new_zeros((spectrum.shape[0], n_groups) + tuple(shape))
-    for b in blocks:
-        z = spectrum if len(b.index0) == M else spectrum.index_select(-3, b.index0)
-        z = (z if len(b.index1) == N else z.index_select(-2, b.index1))[..., : b.filters.shape[-1]]
-        z = (z[:, b.sources] if second else z) * b.filters
-        if len(b.index0) < M:
-            z = z.new_zeros(z.shape[:2] + (M,) + z.shape[3:]).index_copy_(2, b.index0, z)
-        z = torch.fft.ifft(z, dim=-3)
-        if len(b.index1) < N:
-            z = z.new_zeros(z.shape[:3] + (N,) + z.shape[4:]).index_copy_(3, b.index1, z)
-        y = torch.fft.irfft(torch.fft.ifft(z, dim=-2), n=O, dim=-1)
-        out.index_add_(1, b.groups, y * y)
-    return out
+    first-order maps at second order), read on the filters' support only."""
+    M, N, _ = shape
+    K, n0, n1 = len(block.filters), len(block.index0), len(block.index1)
+    n2 = block.filters.numel() // (K * n0 * n1)
+    z = spectrum[..., :n2]
+    z = z if n0 == M else z.index_select(-3, block.index0)
+    z = z if n1 == N else z.index_select(-2, block.index1)
+    if block.half is None:  # the FFT layout: planes of the half axis, made contiguous before the product
+        z = z.permute(0, 1, 4, 2, 3).contiguous()
+    y = _inverse((z.index_select(1, block.sources) if second else z) * block.filters, block, shape)
+    y = y.reshape(y.shape[0], K, -1)
+    return torch.matmul(block.pool, y * y).reshape((y.shape[0], -1) + tuple(shape))
 
 
-def _maps(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> tuple[torch.Tensor, torch.Tensor]:
-    """(U, U^2) of every path, (B, P, M, N, O), for x of shape (B, M, N, O)."""
+def _blocks(x: torch.Tensor, plan: Plan3D, bank: Bank3D):
+    """(maps, U, U^2) per block, for x of shape (B, M, N, O): U (B, G, M, N, O) are the maps of
+    the plan's paths ``maps`` (G,), first order then second order."""
     dims = (-3, -2, -1)
-    n1 = (plan.J + 1) * (plan.L + 1)
-    s1 = _sum_of_squares(torch.fft.rfftn(x, dim=dims)[:, None], bank.first, n1, plan.shape, False)
-    u1 = _RootOfSum.apply(s1)
-    if plan.max_order == 1:
-        return u1, s1
-    n2 = len(plan.paths) - n1
-    s2 = _sum_of_squares(torch.fft.rfftn(u1, dim=dims), bank.second, n2, plan.shape, True)
-    return torch.cat([u1, _RootOfSum.apply(s2)], 1), torch.cat([s1, s2], 1)
+    spectrum = torch.fft.rfftn(x, dim=dims)[:, None]
+    first = []
+    for block in bank.first:
+        s = _squares(spectrum, block, plan.shape, False)
+        u = _RootOfSum.apply(s)
+        first.append(u)
+        yield block.maps, u, s
+    if plan.max_order == 1 or plan.J == 0:
+        return
+    # the sources of the second order: the first-order maps of j1 < J (the first J blocks)
+    spectrum = torch.fft.rfftn(torch.cat(first[: plan.J], 1), dim=dims)
+    for block in bank.second:
+        s = _squares(spectrum, block, plan.shape, True)
+        u = _RootOfSum.apply(s)
+        yield block.maps, u, s
 
 
 class _PowerSum(torch.autograd.Function):
@@ -106,19 +129,27 @@ class _PowerSum(torch.autograd.Function):
 
 
 def _integrals(u: torch.Tensor, u2: torch.Tensor, powers: tuple[float, ...]) -> torch.Tensor:
-    """sum_u U^q for every q: (B, P) -> (B, P * len(powers)), q fastest (u2 = U^2 is given)."""
+    """sum_u U^q for every q: (B, P, ...) -> (B, P, len(powers)) (u2 = U^2 is given)."""
     sums = []
     for q in powers:
         if q in (1, 2, 3):
             sums.append((u if q == 1 else u2 if q == 2 else u * u2).flatten(2).sum(-1))
         else:
             sums.append(_PowerSum.apply(u, q))
-    return torch.stack(sums, -1).flatten(1)
+    return torch.stack(sums, -1)
 
 
 def _components_per_sample(plan: Plan3D, bank: Bank3D) -> int:
-    count = lambda blocks: sum(b.filters.shape[0] for b in blocks)
-    return max(count(bank.first), count(bank.second)) * int(np.prod(plan.shape))
+    return max(b.filters.shape[0] for b in bank.first + bank.second) * int(np.prod(plan.shape))
+
+
+def _invariants(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> torch.Tensor:
+    """(B, C) in the order of ``plan.table`` for x of shape (B, M, N, O)."""
+    powers = plan.integral_powers
+    order0 = _integrals(x.abs()[:, None], x.square()[:, None], powers).flatten(1)
+    maps, sums = zip(*[(m, _integrals(u, s, powers)) for m, u, s in _blocks(x, plan, bank)])
+    paths = torch.cat(sums, 1)[:, torch.cat(maps).argsort()]
+    return torch.cat([order0, paths.flatten(1)], 1)
 
 
 @small_calls_on_one_thread
@@ -131,11 +162,7 @@ def harmonic_scattering3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D)
     if flat.shape[0] == 0:
         return empty_output(x, batch + (plan.n_channels,))
     per_sample = _components_per_sample(plan, bank)
-    outs = []
-    for chunk in batch_chunks(flat, per_sample, CPU_BUDGET):
-        u, u2 = _maps(chunk, plan, bank)
-        order0 = _integrals(chunk.abs()[:, None], chunk.square()[:, None], plan.integral_powers)
-        outs.append(torch.cat([order0, _integrals(u, u2, plan.integral_powers)], 1))
+    outs = [_invariants(chunk, plan, bank) for chunk in batch_chunks(flat, per_sample, CPU_BUDGET)]
     return torch.cat(outs).reshape(batch + (plan.n_channels,))
 
 
@@ -149,7 +176,10 @@ def harmonic_maps3d_with_plan(x: torch.Tensor, plan: Plan3D, bank: Bank3D) -> to
     if flat.shape[0] == 0:
         return empty_output(x, batch + (len(plan.paths),) + plan.shape)
     per_sample = _components_per_sample(plan, bank)
-    outs = [_maps(chunk, plan, bank)[0] for chunk in batch_chunks(flat, per_sample, CPU_BUDGET)]
+    outs = []
+    for chunk in batch_chunks(flat, per_sample, CPU_BUDGET):
+        maps, u, _ = zip(*_blocks(chunk, plan, bank))
+        outs.append(torch.cat(u, 1)[:, torch.cat(maps).argsort()])
     return torch.cat(outs).reshape(batch + (len(plan.paths),) + plan.shape)
 
 
