@@ -26,6 +26,7 @@ ORDER: tuple[str, ...] = (
     "rotation",
     "audio",
     "qm9",
+    "qm9-sparse",
     "lipschitz",
     "random-networks",
     "generalization",
