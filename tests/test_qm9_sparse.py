@@ -190,3 +190,24 @@ def test_experiment_runs_end_to_end_on_small_qm9_molecules(tmp_path):
     assert not set(tail.tolist()) & set(sum(splits["random"].values(), []))
     cached = qm9_sparse.run(cfg, tmp_path, lambda it, **_: it)  # features from the cache: same numbers
     assert cached.metrics["heavy_test_rmse_order2"] == m["heavy_test_rmse_order2"]
+
+
+def test_verdict_reads_the_three_conditions_on_synthetic_curves():
+    from scatlab.experiments.qm9_sparse import DICTIONARIES, FOURIER, FOURIER0, ORDER1, ORDER2, _verdict
+    from scatlab.learning.sparse import first_reaching
+
+    def judge(order1, order2):
+        m = np.arange(1, 201, dtype=float)
+        curves = {FOURIER: {"test": 20 / m**0.1}, FOURIER0: {"test": 20 / m**0.2}, ORDER1: {"test": order1(m)},
+                  ORDER2: {"test": order2(m)}}
+        levels = [float(curves[FOURIER]["test"].min()), 8.0]
+        reach = {d: [first_reaching(curves[d]["test"], lv) for lv in levels] for d in DICTIONARIES}
+        verdict = _verdict("toy", curves, reach, levels)
+        return verdict.verdict, [f"({c}: yes)" in verdict.evidence for c in "abc"]
+
+    fast, faster = (lambda m: 20 / m**0.5), (lambda m: 20 / m**0.6)
+    assert judge(fast, faster) == ("holds", [True, True, True])
+    assert judge(faster, fast) == ("partially", [True, False, False])
+    late = lambda m: np.where(m < 150, 20 / m**0.45, 20 / m**0.55)  # noqa: E731 slower, then lower
+    assert judge(fast, late) == ("partially", [True, True, False])  # 8 kcal/mol: 7 terms of order 1, 8 of 1+2
+    assert judge(lambda m: 20 / m**0.05, lambda m: 20 / m**0.05)[0] == "does not hold"
