@@ -14,8 +14,8 @@ coefficients (:func:`scatlab.learning.sparse.with_squares`):
   :math:`[(k - 1/2)\Delta, (k + 1/2)\Delta)`, k = 0, 1, ..., every shell below the Nyquist frequency
   :math:`\pi/h` = 9.42 rad/Angstrom (:mod:`scatlab.chem.fourier`), the densities in a box
   ``fourier_oversampling`` = 2 times larger per axis (frequency lattice steps 0.20, 0.26, 0.31
-  rad/Angstrom); the width :math:`\Delta` in ``shell_widths`` (0.1, 0.2, 0.4, 0.8 rad/Angstrom: 93,
-  47, 24 and 12 shells per density) chosen on validation;
+  rad/Angstrom); the width :math:`\Delta` in ``shell_widths`` (0.05, 0.1, 0.2, 0.4, 0.8 rad/Angstrom:
+  185, 93, 47, 24 and 12 non-empty shells per density) chosen on validation;
 - ``scattering order 1``: the order-0 and order-1 solid harmonic scattering invariants
   :math:`\|\rho_c\|_q^q, \|U[j, l]\rho_c\|_q^q` (j <= J = 3, l <= 2, q in {0.5, 1, 2, 3}): 52 per density;
 - ``scattering orders 1+2``: and the order-2 invariants :math:`\|U[j_1, j_2, l]\rho_c\|_q^q`
@@ -81,11 +81,13 @@ class Config:
     n_molecules: int = 0  # molecules per set (0: the whole max_heavy set; the random set has as many)
     test_fraction: float = 0.2  # of each set, scored once
     validation_fraction: float = 0.2  # of the training molecules, held out to choose M and the shell width
-    # terms at most (fewer when the dictionary is smaller): every column of the largest dictionary (744);
-    # with 400, orders 1+2 were still improving on validation at M = 400 (chosen at the end of the grid)
-    m_max: int = 800
-    # Fourier shell widths tried (rad/Angstrom); with (0.2, 0.4, 0.8) the finest was chosen, hence 0.1
-    shell_widths: tuple[float, ...] = (0.1, 0.2, 0.4, 0.8)
+    # terms at most (fewer when the dictionary is smaller): every column of the scattering dictionaries
+    # (744) and of the Fourier one at the finest width (1,110); earlier full runs chose M at the end of the
+    # grid (400, then 800), so the grid now covers every column
+    m_max: int = 1200
+    # Fourier shell widths tried (rad/Angstrom); earlier full runs chose the finest width offered
+    # (0.2 of 0.2-0.8, then 0.1 of 0.1-0.8), so 0.05 was added: the choice is interior or at the lattice limit
+    shell_widths: tuple[float, ...] = (0.05, 0.1, 0.2, 0.4, 0.8)
     fourier_oversampling: int = 2  # Fourier box / scattering box per axis (a finer frequency lattice)
     levels: tuple[float, ...] = (16.0, 8.0, 4.0, 2.0, 1.0)  # test RMSE levels (kcal/mol): terms to reach them
     qm9_n_test: int = 10000  # the qm9 experiment's test tail, never in the random set
