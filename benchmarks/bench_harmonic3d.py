@@ -24,6 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from scatlab.commands.bench import call  # noqa: E402
 from scatlab.nn.harmonic3d import HarmonicScattering3D  # noqa: E402
 
 from _record import write_record  # noqa: E402
@@ -35,16 +36,6 @@ CONFIGS = {
     "3d-qm9-J3-L2-48x36x30-b48": dict(shape=(48, 36, 30), J=3, L=2, sigma_0=1.5, batch=48),
 }
 POWERS = (0.5, 1.0, 2.0, 3.0)
-
-
-def _call(module, x, mode):
-    if mode == "forward":
-        with torch.no_grad():
-            return module(x)
-    x = x.detach().requires_grad_(True)
-    out = module(x)
-    out.sum().backward()
-    return out
 
 
 def run(name: str, cfg: dict, repeats: int, modes) -> list[dict]:
@@ -65,11 +56,11 @@ def run(name: str, cfg: dict, repeats: int, modes) -> list[dict]:
     rows = []
     for mode in modes:
         times = {"scatlab": [], "kymatio": []}
-        _call(ours, x, mode), _call(peer, x, mode)  # warm-up
+        call(ours, x, mode), call(peer, x, mode)  # warm-up
         for _ in range(repeats):
             for lib, module in (("scatlab", ours), ("kymatio", peer)):
                 start = time.perf_counter()
-                _call(module, x, mode)
+                call(module, x, mode)
                 times[lib].append(time.perf_counter() - start)
         rows.append({"config": name, "mode": mode, "scatlab_s": statistics.median(times["scatlab"]),
                      "peer_s": statistics.median(times["kymatio"]), "scatlab_build_s": build_ours,

@@ -38,6 +38,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from scatlab.commands.bench import call  # noqa: E402
 from scatlab.filters.morlet1d import gaussian_fourier_1d, lowpass_half_support, morlet_fourier_1d  # noqa: E402
 from scatlab.nn.timefrequency import TimeFrequencyScattering  # noqa: E402
 
@@ -63,16 +64,6 @@ def peer_module(N, J, Q, J_fr, F, out_type="array"):
         return Peer(J=J, J_fr=J_fr, Q=Q, shape=N, F=0 if F is None else F, out_type=out_type, format="time")
 
 
-def _call(module, x, mode):
-    if mode == "forward":
-        with torch.no_grad():
-            return module(x)
-    x = x.detach().requires_grad_(True)
-    out = module(x)
-    out.sum().backward()
-    return out
-
-
 def timing(name, N, batch, J, Q, J_fr, F, repeats, modes) -> list[dict]:
     ours = TimeFrequencyScattering(N, J=J, Q=Q, J_fr=J_fr, F=F, time_lowpass_paths=True)
     peer = peer_module(N, J, Q, J_fr, F)
@@ -80,11 +71,11 @@ def timing(name, N, batch, J, Q, J_fr, F, repeats, modes) -> list[dict]:
     rows = []
     for mode in modes:
         times = {"ours": [], "peer": []}
-        channels = {k: _call(m, x, mode).shape[-2] for k, m in (("ours", ours), ("peer", peer))}  # warm-up
+        channels = {k: call(m, x, mode).shape[-2] for k, m in (("ours", ours), ("peer", peer))}  # warm-up
         for _ in range(repeats):
             for key, module in (("ours", ours), ("peer", peer)):
                 start = time.perf_counter()
-                _call(module, x, mode)
+                call(module, x, mode)
                 times[key].append(time.perf_counter() - start)
         rows.append({"config": name, "mode": mode, "peer_F": 0 if F is None else F,
                      "scatlab_s": statistics.median(times["ours"]), "peer_s": statistics.median(times["peer"]),

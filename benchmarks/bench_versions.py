@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 
 import scatlab
-from scatlab.commands.bench import _call
+from scatlab.commands.bench import call
 from scatlab.io import atomic_write_json
 from scatlab.reproduce.provenance import git_commit, machine, now
 
@@ -69,12 +69,12 @@ def main() -> int:
             identical = bool(torch.equal(ours(x), theirs(x)))
         row = {"case": name, "identical_output": identical}
         for mode in ("forward", "backward"):
-            _call(ours, x, mode), _call(theirs, x, mode)
+            call(ours, x, mode), call(theirs, x, mode)
             times = {"this": [], "other": []}
             for _ in range(args.repeats):
                 for key, module in (("this", ours), ("other", theirs)):
                     start = time.perf_counter()
-                    _call(module, x, mode)
+                    call(module, x, mode)
                     times[key].append(time.perf_counter() - start)
             row[f"{mode}_this_s"] = statistics.median(times["this"])
             row[f"{mode}_other_s"] = statistics.median(times["other"])

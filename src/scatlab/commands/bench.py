@@ -27,7 +27,7 @@ from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write_json
 from ..reproduce.provenance import git_commit, now
 
-__all__ = ["CONFIGS", "Config", "UnknownConfig", "run", "child", "to_markdown"]
+__all__ = ["CONFIGS", "Config", "UnknownConfig", "call", "run", "child", "to_markdown"]
 
 
 @dataclass(frozen=True)
@@ -71,18 +71,21 @@ def build(lib: str, cfg: Config) -> torch.nn.Module:
     return Scattering1D(shape=cfg.shape[0], **cfg.params)
 
 
-def _call(module, x: torch.Tensor, mode: str) -> None:
+def call(module, x: torch.Tensor, mode: str) -> torch.Tensor:
+    """One timed unit: ``module(x)`` without autograd ("forward"), or with the backward pass of its
+    sum ("backward", i.e. forward + backward); returns the output."""
     if mode == "forward":
         with torch.no_grad():
-            module(x)
-    else:
-        x = x.detach().requires_grad_(True)
-        module(x).sum().backward()
+            return module(x)
+    x = x.detach().requires_grad_(True)
+    out = module(x)
+    out.sum().backward()
+    return out
 
 
 def _time_once(module, x, mode) -> float:
     start = time.perf_counter()
-    _call(module, x, mode)
+    call(module, x, mode)
     return time.perf_counter() - start
 
 
@@ -142,11 +145,11 @@ def _child(lib: str, name: str, mode: str) -> None:
     cfg = next(c for c in CONFIGS if c.name == name)
     module = build(lib, cfg)
     x = torch.randn(cfg.input_shape())
-    _call(module, x, mode)  # warm-up: one-time costs (filter casts, allocator and thread-pool set-up) excluded
+    call(module, x, mode)  # warm-up: one-time costs (filter casts, allocator and thread-pool set-up) excluded
     with open("/proc/self/clear_refs", "w") as refs:
         refs.write("5")  # reset the peak (VmHWM) to the current resident size
     before = _vm("VmRSS")
-    _call(module, x, mode)
+    call(module, x, mode)
     print(json.dumps({"peak_mb": _vm("VmHWM") - before}))
 
 
@@ -161,9 +164,9 @@ def run_config(cfg: Config, repeats: int, threads: int, peer: bool, memory: bool
             a, b = ours(x), theirs(x)
         row["rel_diff"] = float((a - b).norm() / b.norm())
     for mode in modes:
-        _call(ours, x, mode)
+        call(ours, x, mode)
         if theirs is not None:
-            _call(theirs, x, mode)
+            call(theirs, x, mode)
         t_ours, t_peer = [], []
         for _ in range(repeats):
             t_ours.append(_time_once(ours, x, mode))
