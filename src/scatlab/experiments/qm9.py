@@ -95,8 +95,8 @@ class Config:
     @classmethod
     def quick(cls) -> Config:
         """250 test and up to 1,000 training molecules (1,295 featurized: chunks 0-3 and the last two
-        chunks 510-511 of the permutation; 245 s of CPU with an empty cache and a busy core, 24 s
-        once the cache holds them, benchmarks/reproduce_quick.json; shares the cache)."""
+        chunks 510-511 of the permutation; 110 s with an empty cache and a busy core,
+        benchmarks/reproduce_quick.json, and seconds once the cache holds them; shares the cache)."""
         return cls(train_sizes=(250, 500, 1000), n_test=250, mlp_epochs=40)
 
     @property
