@@ -130,6 +130,13 @@ def threads(record: dict) -> str:
                             _num(r["before_over_after"], ".2f")] for r in record["rows"]])
 
 
+def omp_waiting(record: dict) -> str:
+    """``bench_omp_waiting.py``: seconds per call under each OpenMP waiting variant, idle and busy."""
+    variants = [k for k in record["rows"][0] if k not in ("load", "case")]
+    return _table(["case", "load"] + [f"{v} (s)" for v in variants],
+                  [[r["case"], r["load"]] + [_num(r[v], ".4f") for v in variants] for r in record["rows"]])
+
+
 def blas_waiting(record: dict) -> str:
     """``bench_blas_waiting.py``: BLAS solves per second, as found and with a core kept busy; ridge path vs grid."""
     rows = {(r["case"], r["busy_core"]): r["solves_per_s"] for r in record["rows"]}
@@ -149,6 +156,21 @@ def store(record: dict) -> str:
     return _table(header, [[r["files"], r["workers"], r["batch_size"], _num(r["seconds"], ".1f"),
                             _num(r["files_per_s"], ".0f"), _num(r["transform_files_per_s"], ".0f"),
                             _num(_ratio(r["files_per_s"], r["transform_files_per_s"]), ".2f")] for r in record["rows"]])
+
+
+def chunk_budget(record: dict) -> str:
+    """``bench_chunk_budget.py``: time and peak memory of the 2D engine per batch-chunk budget."""
+    budgets = sorted({r["budget"] for r in record["rows"]})
+    cells = {(r["config"], r["mode"], r["budget"]): r for r in record["rows"]}
+    keys = list(dict.fromkeys((r["config"], r["mode"]) for r in record["rows"]))
+    header = ["config", "mode"] + [f"2^{b.bit_length() - 1}: s / peak MB" for b in budgets]
+
+    def cell(key, b):
+        r = cells.get(key + (b,))
+        return "n/a" if r is None else f"{r['median_s']:.3f} / {r['peak_mb']:.0f}"
+
+    return _table(header, [[c, "forward+backward" if m == "backward" else m] + [cell((c, m), b) for b in budgets]
+                           for c, m in keys])
 
 
 def inversion(record: dict) -> str:
@@ -186,7 +208,9 @@ RENDERERS: dict[str, Callable[[dict], str]] = {
     "refactor_ab.json": versions,
     "threads.json": threads,
     "store.json": store,
+    "chunk_budget.json": chunk_budget,
     "blas_waiting.json": blas_waiting,
+    "omp_waiting.json": omp_waiting,
     "inversion_before.json": inversion,
     "inversion.json": inversion,
     "reproduce_quick_before.json": reproduce_times,

@@ -103,3 +103,18 @@ def test_jtfs_peer_renders_the_times_and_the_agreement_per_path_family():
     assert "| c | order 2, spin +1 and -1 | 462 (60 / 222) | 2.0e-02 | 9.7e-04 / 4.4e-01 | 282, 1.1e-03, 3.1e-03 |" in lines
     assert "| c | order 2, spin 0 | 12 (2 / 3) | definitions differ |  |  |" in lines
     assert lines[-1] == "| c | order 1, (phi_t, psi_fr), spin +1 | 0 (20 / 0) | one side only |  |  |"
+
+
+def test_chunk_budget_renders_one_row_per_config_and_mode_with_a_column_per_budget():
+    rows = [{"config": "c", "mode": mode, "budget": 2**k, "median_s": 0.1 * k, "peak_mb": 10.0 * k}
+            for mode in ("forward", "backward") for k in (18, 20)]
+    lines = _tables().RENDERERS["chunk_budget.json"]({"rows": rows}).splitlines()
+    assert lines[0] == "| config | mode | 2^18: s / peak MB | 2^20: s / peak MB |"
+    assert lines[2:] == ["| c | forward | 1.800 / 180 | 2.000 / 200 |",
+                         "| c | forward+backward | 1.800 / 180 | 2.000 / 200 |"]
+
+
+def test_omp_waiting_renders_a_column_per_variant():
+    rows = [{"load": "idle", "case": "c", "passive": 0.2, "spin 1e4": 0.1}]
+    lines = _tables().RENDERERS["omp_waiting.json"]({"rows": rows}).splitlines()
+    assert lines[0] == "| case | load | passive (s) | spin 1e4 (s) |" and lines[2] == "| c | idle | 0.2000 | 0.1000 |"

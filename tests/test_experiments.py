@@ -38,6 +38,7 @@ def test_results_json_has_every_field(quick_run):
     assert record["config"]["size"] == stability.Config.quick().size
     assert set(record["versions"]) >= {"python", "torch", "numpy", "scatlab"}
     assert record["git_commit"] is None or len(record["git_commit"]) == 40
+    assert record["machine"]["processor"] and record["machine"]["cpus"] >= 1
     assert record["wall_time_s"] > 0
     assert record["metrics"] and all(math.isfinite(v) for v in record["metrics"].values())
     for table in record["tables"]:
@@ -251,3 +252,15 @@ def test_missing_data_skips_the_experiment_saying_how_to_get_it(tmp_path, monkey
     assert "fake: skipped" in out and "apt-get install dataset-fashion-mnist" in out
     assert "apt-get install dataset-fashion-mnist" in (tmp_path / "index.html").read_text()
     assert cli.main(["reproduce", "--out", str(tmp_path / "strict"), "--strict"]) == 2
+
+
+def test_cpu_model_reads_the_model_name(monkeypatch, tmp_path):
+    from scatlab.reproduce import provenance
+
+    info = tmp_path / "cpuinfo"
+    info.write_text("processor\t: 0\nvendor_id\t: AuthenticAMD\nmodel name\t: AMD EPYC 7B13\n")
+    real_open = open
+    monkeypatch.setattr("builtins.open", lambda path, *a, **k: real_open(info if path == "/proc/cpuinfo" else path, *a, **k))
+    assert provenance.cpu_model() == "AMD EPYC 7B13"
+    monkeypatch.setattr("builtins.open", lambda *a, **k: (_ for _ in ()).throw(OSError("no /proc")))
+    assert provenance.cpu_model() == (provenance.platform.processor() or provenance.platform.machine())

@@ -4,7 +4,9 @@ OpenMP's default waiting spins: a thread that waits for a busy core burns the ti
 other thread needed, and torch runs 10-50x slower whenever another process shares the cores
 (BENCHMARKS.md). OpenBLAS (numpy's and scipy's BLAS) spins the same way, for 2^28 cycles by
 default: with one core busy, a 750 x 750 positive-definite solve on two threads ran 10x slower
-than on one. Passive waiting costs little on an idle machine.
+than on one. Passive waiting is not free on an idle machine (a 256 x 256 synthesis step took 1.4x
+as long as with 10^4 spins), but no spin count wins both ways: with a core busy the same spins made
+it 2.5x slower than passive (BENCHMARKS.md, "Threads on a shared machine").
 """
 from __future__ import annotations
 

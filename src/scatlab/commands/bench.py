@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import shlex
 import statistics
 import subprocess
@@ -25,7 +24,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 
 from ..errors import InvalidParameterError
 from ..io.atomic import atomic_write_json
-from ..reproduce.provenance import git_commit, now
+from ..reproduce.provenance import cpu_model, git_commit, now
 
 __all__ = ["CONFIGS", "Config", "UnknownConfig", "call", "run", "child", "to_markdown"]
 
@@ -214,7 +213,7 @@ def to_markdown(rows: list[dict], modes) -> str:
 
 def machine() -> dict:
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),

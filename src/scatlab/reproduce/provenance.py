@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-__all__ = ["versions", "git_commit", "machine", "now"]
+__all__ = ["versions", "git_commit", "cpu_model", "machine", "now"]
 
 
 def versions() -> dict[str, str]:
@@ -31,9 +31,22 @@ def git_commit() -> str | None:
     return commit if done.returncode == 0 and commit else None
 
 
+def cpu_model() -> str:
+    """The processor's model name (Linux: /proc/cpuinfo), else what ``platform`` knows of it: timings
+    from two machines of the same architecture differ by their model."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
     """The host: platform, processor, CPU count and torch's thread count."""
-    return {"platform": platform.platform(), "processor": platform.processor() or platform.machine(),
+    return {"platform": platform.platform(), "processor": cpu_model(),
             "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
 
 

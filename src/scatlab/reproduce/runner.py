@@ -65,6 +65,7 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
               "config": dataclasses.asdict(cfg), "metrics": {}, "tables": [], "figures": [], "notes": [],
               "verdicts": []}
     seed_everything(seed)
+    commit = git_commit()  # the code that runs, even if the checkout moves on during a long run
     start, cpu_start, load_before = time.perf_counter(), _cpu_seconds(), os.getloadavg()[0]
     try:
         record.update(checked(module.run(cfg, out_dir, progress), out_dir))
@@ -76,7 +77,7 @@ def run_experiment(name: str, out_root: str | Path, *, quick: bool = False, seed
     # CPU time (this process and its finished children) does not grow with other jobs' load as wall time does
     record.update(wall_time_s=round(time.perf_counter() - start, 3), cpu_time_s=round(_cpu_seconds() - cpu_start, 3),
                   load_average=[round(load_before, 2), round(os.getloadavg()[0], 2)],
-                  versions=versions(), git_commit=git_commit(),
+                  versions=versions(), git_commit=commit,
                   machine=machine(), seed=seed, quick=quick, options=dict(options or {}), date=now())
     if is_main_process():
         write_record(out_dir, record)
