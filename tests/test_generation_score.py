@@ -82,6 +82,22 @@ def test_training_resumes_to_the_same_weights(tmp_path):
         assert torch.equal(p, q) and torch.equal(p, r)
 
 
+def test_a_checkpoint_of_another_architecture_or_data_is_not_resumed(tmp_path):
+    data = _free_field_samples(64, 5).float()[:, None]
+    settings = ScoreSettings(steps=10, batch_size=8, seed=1)
+    first = train_score(ScoreNet(1, width=8, depth=2), data, settings, checkpoint=tmp_path / "c.pt")
+    for model, fields in ((ScoreNet(1, width=8, depth=2, dilations=(1, 2)), data),  # same weight shapes
+                          (ScoreNet(1, width=8, depth=2, padding_mode="zeros"), data),
+                          (ScoreNet(1, width=8, depth=2), data[:32])):
+        before = [p.detach().clone() for p in model.parameters()]
+        torch.manual_seed(0)
+        losses = train_score(model, fields, settings, checkpoint=tmp_path / "c.pt")
+        assert len(losses) == 10 and losses != first  # trained from its own start, not resumed from the checkpoint
+        assert not all(torch.equal(p, b) for p, b in zip(model.parameters(), before))
+        state = torch.load(tmp_path / "c.pt", weights_only=True)
+        assert state["architecture"] == model.architecture and state["data_shape"] == list(fields.shape)
+
+
 def test_wavelet_model_samples_fields_of_the_right_size():
     coarse = ScoreNet(1, width=4, depth=2)
     conditionals = [ScoreNet(3, 1, width=4, depth=2) for _ in range(2)]

@@ -97,6 +97,7 @@ class ScoreNet(nn.Module):
             raise InvalidParameterError(f"The 'padding_mode' parameter of ScoreNet must be 'circular' or 'zeros'. "
                                         f"Got {padding_mode!r} instead.")
         self.channels, self.cond_channels, self.dilations = channels, cond_channels, dilations
+        self.width, self.depth, self.padding_mode = width, depth, padding_mode
         layers: list[nn.Module] = []
         c_in = channels + cond_channels + 1
         for i in range(depth):
@@ -107,6 +108,12 @@ class ScoreNet(nn.Module):
                 layers.append(nn.SiLU())
             c_in = c_out
         self.body = nn.Sequential(*layers)
+
+    @property
+    def architecture(self) -> dict:
+        """The constructor's arguments: what a checkpoint must match besides the training settings."""
+        return {"channels": self.channels, "cond_channels": self.cond_channels, "width": self.width,
+                "depth": self.depth, "dilations": list(self.dilations), "padding_mode": self.padding_mode}
 
     def velocity(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
         r"""The network's raw output :math:`v_\theta(x_t, t \mid c)`, the predicted
@@ -144,7 +151,9 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
     r"""Train ``model`` by denoising score matching on ``data`` (N, channels, n, n) (with conditions ``cond``
     (N, cond_channels, n, n)); return the loss of every step. Deterministic given ``settings.seed``; with
     ``checkpoint``, the state (model, optimizer, step, losses) is saved atomically every 200 steps and at
-    the end, and a run finding it continues from it (so a resumed run ends with the same weights)."""
+    the end, with the settings, the model's architecture and the data's shape; a run finding a checkpoint
+    of the same three continues from it (so a resumed run ends with the same weights), any other starts
+    afresh and overwrites it."""
     if data.ndim != 4 or data.shape[1] != model.channels or (cond is None) != (model.cond_channels == 0) or (
             cond is not None and (cond.shape[0] != data.shape[0] or cond.shape[1] != model.cond_channels)):
         raise ShapeError(f"train_score: data must be (N, {model.channels}, n, n) and cond (N, {model.cond_channels}, "
@@ -157,9 +166,11 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
     losses: list[float] = []
     start = 0
     ema = [p.detach().clone() for p in model.parameters()] if settings.ema > 0 else []
+    identity = {"settings": dataclasses.asdict(settings), "architecture": model.architecture,
+                "data_shape": list(data.shape), "cond_shape": None if cond is None else list(cond.shape)}
     if checkpoint is not None and Path(checkpoint).is_file():
         state = torch.load(checkpoint, weights_only=True)
-        if state["settings"] == dataclasses.asdict(settings):
+        if {key: state.get(key) for key in identity} == identity:
             model.load_state_dict(state["model"])
             optimizer.load_state_dict(state["optimizer"])
             scheduler.load_state_dict(state["scheduler"])
@@ -192,7 +203,7 @@ def train_score(model: ScoreNet, data: torch.Tensor, settings: ScoreSettings, *,
         if checkpoint is not None and ((step + 1) % 200 == 0 or step + 1 == settings.steps):
             state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                      "scheduler": scheduler.state_dict(), "step": step + 1, "losses": losses, "ema": ema,
-                     "settings": dataclasses.asdict(settings)}
+                     **identity}
             atomic_write(checkpoint, lambda file, state=state: torch.save(state, file))
     with torch.no_grad():
         for p, e in zip(model.parameters(), ema):
