@@ -381,3 +381,16 @@ def test_a_folder_that_is_not_a_store_is_refused(tmp_path):
     with pytest.raises(DataError, match="not a feature store"):
         load_store(tmp_path)
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_store_batches_land_at_their_rows_in_any_order(tmp_path):
+    from scatlab.io import FeatureStore, load_store
+
+    files = [f"f{i}.wav" for i in range(5)]
+    store = FeatureStore.create_or_open(tmp_path / "s", files, (3, 4), 2, {"t": 1})
+    values = np.arange(5 * 12, dtype=np.float32).reshape(5, 3, 4) - 7.5
+    for batch in (2, 0, 1):  # the last batch is short (one row)
+        store.write(batch, values[store.rows(batch).start:store.rows(batch).stop])
+    reopened = FeatureStore.create_or_open(tmp_path / "s", files, (3, 4), 2, {"t": 1})
+    assert reopened.pending() == []
+    np.testing.assert_array_equal(load_store(tmp_path / "s")["coefficients"], values)

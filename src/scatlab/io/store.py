@@ -45,7 +45,7 @@ class FeatureStore:
         self.n_files = int(header["n_files"])
         self.batch_size = int(header["batch_size"])
         self.n_batches = -(-self.n_files // self.batch_size)
-        self._array = None
+        self._data_offset: int | None = None  # bytes before the first row of coefficients.npy
 
     # ----------------------------------------------------------------------------- creation
     @classmethod
@@ -113,18 +113,37 @@ class FeatureStore:
         return sum(1 for _ in (self.folder / _DONE).iterdir())
 
     def write(self, batch: int, values: np.ndarray) -> None:
-        """Write the rows of ``batch``, flush them to disk, then mark the batch done."""
+        """Write the rows of ``batch`` at their offset in ``coefficients.npy``, sync them to disk, then
+        mark the batch done. Only the batch's bytes are written and synced: the cost does not grow
+        with the store (a flush of the whole memory map would visit every page of a large store)."""
         rows = self.rows(batch)
         values = np.asarray(values, dtype=np.float32)
         expected = (len(rows), *self.header["feature_shape"])
         if values.shape != expected:
             raise DataError(f"Batch {batch} of the store '{self.folder}' needs values of shape {expected}; got"
                             f" {values.shape}.")
-        if self._array is None:
-            self._array = np.load(self.folder / _COEFFICIENTS, mmap_mode="r+")
-        self._array[rows.start:rows.stop] = values
-        self._array.flush()
+        row_bytes = values[:1].nbytes if len(rows) else 0
+        if self._data_offset is None:
+            self._data_offset = _data_offset(self.folder / _COEFFICIENTS)
+        with open(self.folder / _COEFFICIENTS, "r+b") as file:
+            file.seek(self._data_offset + rows.start * row_bytes)
+            file.write(np.ascontiguousarray(values, dtype="<f4").tobytes())
+            file.flush()
+            os.fsync(file.fileno())
         self._marker(batch).touch()
+
+
+def _data_offset(path: Path) -> int:
+    """Where the rows of the .npy file ``path`` begin (after its header), checking that it holds
+    little-endian float32 rows in C order, as :meth:`FeatureStore.create_or_open` made it."""
+    with open(path, "rb") as file:
+        version = np.lib.format.read_magic(file)
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        _, fortran, dtype = read(file)
+        if fortran or dtype != np.dtype("<f4"):
+            raise DataError(f"'{path}' must hold C-order float32 rows; got dtype {dtype}, fortran_order={fortran}."
+                            " Delete the store's folder to start afresh.")
+        return file.tell()
 
 
 def load_store(folder: str | os.PathLike, *, complete: bool = True) -> dict:
