@@ -13,16 +13,14 @@ process on one core; each cell is the median seconds of one call.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import multiprocessing
 import os
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
-from _record import write_record
+import bench_threads  # imports neither torch nor scatlab at module level
 
 VARIANTS = {"passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "spin 1e3": {"GOMP_SPINCOUNT": "1000"},
             "spin 1e4": {"GOMP_SPINCOUNT": "10000"}, "spin 1e5": {"GOMP_SPINCOUNT": "100000"},
@@ -31,17 +29,10 @@ VARIANTS = {"passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "spin 1e3": {"GOMP_SPINCO
 
 
 def child(case: str, repeats: int) -> None:
-    importlib.import_module("torch")  # before scatlab: scatlab then leaves the OpenMP variables alone
-
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    import bench_threads
-
+    """Time ``case`` with torch imported before scatlab, so that scatlab leaves the OpenMP variables as
+    the variant set them (nothing in this module imports scatlab before this point)."""
+    __import__("torch")
     bench_threads.child(case, repeats)
-
-
-def _spin() -> None:
-    while True:
-        pass
 
 
 def time_variant(name: str, case: str, repeats: int) -> float:
@@ -65,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     load_before, rows = os.getloadavg()[0], []
     for load in ("idle", "one core busy"):
-        spinner = multiprocessing.Process(target=_spin, daemon=True) if load != "idle" else None
+        spinner = multiprocessing.Process(target=bench_threads._spin, daemon=True) if load != "idle" else None
         if spinner:
             spinner.start()
         try:
@@ -80,6 +71,8 @@ def main(argv: list[str] | None = None) -> int:
             if spinner:
                 spinner.terminate()
     if args.json:
+        from _record import write_record  # imports scatlab: only in the parent, after the children ran
+
         write_record(args.json, "bench_omp_waiting.py", argv, rows, load_before)
     return 0
 
