@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from scatlab.errors import InvalidParameterError
-from scatlab.learning.falkon import fit_falkon, gaussian_kernel
+from scatlab.learning import falkon
+from scatlab.learning.falkon import fit_falkon, fit_falkon_path, gaussian_kernel
 
 
 def _data(n=300, d=5, seed=0):
@@ -50,6 +51,27 @@ def test_it_learns_a_smooth_function_from_many_points_with_few_centres():
     assert mse < 0.2 * baseline  # measured 0.025-0.036 of the variance over data and centre seeds 0-4
 
 
+def test_a_penalty_path_equals_one_fit_per_penalty():
+    x, y = _data(400)
+    penalties = [1e-3, 1e-2, 1e-1]
+    models = fit_falkon_path(x, y, centres=80, lengthscale=1.2, penalties=penalties, tol=1e-9)
+    for penalty, model in zip(penalties, models):
+        alone = fit_falkon(x, y, centres=80, lengthscale=1.2, penalty=penalty, tol=1e-9)
+        assert torch.equal(model.centres, alone.centres)
+        assert torch.allclose(model.alpha, alone.alpha, rtol=0, atol=1e-12 * float(alone.alpha.abs().max()))
+    # larger penalties shrink the fit: the norm of the predictions on the training set decreases
+    norms = [float(model.predict(x).norm()) for model in models]
+    assert norms[0] > norms[1] > norms[2]
+
+
+def test_a_breakdown_is_none_on_the_path_and_an_error_alone(monkeypatch):
+    x, y = _data(100)
+    monkeypatch.setattr(falkon._CrossKernel, "gram_times", lambda self, u: -u)  # a negative definite "K^T K"
+    assert fit_falkon_path(x, y, centres=20, lengthscale=1.0, penalties=[1e-6]) == [None]
+    with pytest.raises(torch.linalg.LinAlgError, match="broke down"):
+        fit_falkon(x, y, centres=20, lengthscale=1.0, penalty=1e-6)
+
+
 @pytest.mark.parametrize("kwargs, name", [(dict(centres=0), "centres"), (dict(centres=1000), "centres"),
                                           (dict(penalty=0.0), "penalty"), (dict(lengthscale=-1.0), "lengthscale"),
                                           (dict(penalty=float("nan")), "penalty")])
@@ -58,3 +80,10 @@ def test_bad_parameters_are_named(kwargs, name):
     settings = dict(centres=10, lengthscale=1.0, penalty=1e-2) | kwargs
     with pytest.raises(InvalidParameterError, match=name):
         fit_falkon(x, y, **settings)
+
+
+@pytest.mark.parametrize("penalties", [[], [1e-2, -1.0]])
+def test_a_bad_penalty_path_is_named(penalties):
+    x, y = _data(50)
+    with pytest.raises(InvalidParameterError, match="penalt"):
+        fit_falkon_path(x, y, centres=10, lengthscale=1.0, penalties=penalties)

@@ -83,8 +83,8 @@ class Config:
     # Gaussian kernel ridge on the residual: molecules it is fitted on (0: none); exact, float64,
     # 8 n^2 bytes and the test cross kernel (36,000: 13 GB)
     kernel_max_train: int = 36000
-    # 0: the exact kernel above; M > 0: FALKON on M Nystroem centres (learning.falkon; 4 n M bytes,
-    # e.g. kernel_max_train=110831 with 20,000 centres: 8.9 GB), for training sets beyond the exact limit
+    # 0: the exact kernel above; M > 0: FALKON on M Nystroem centres (learning.falkon; 4 n M + 24 M^2 bytes,
+    # e.g. kernel_max_train=110831 with 10,000 centres: 4.4 + 2.4 GB), for training sets beyond the exact limit
     kernel_centres: int = 0
     # length scales (x sqrt(features)) and penalties tried: smooth kernels, tiny penalties (chosen
     # 8 and 1e-9 at 20,000 molecules, 8 and 1e-11 at 30,000 and 36,000; RESULTS.md)

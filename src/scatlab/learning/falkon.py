@@ -12,8 +12,11 @@ FALKON solves it by conjugate gradient on :math:`B^\top H B\beta = B^\top K_{nM}
 preconditioner :math:`B = T^{-1}A^{-1}`, :math:`K_{MM} = T^\top T`,
 :math:`TT^\top/M + \lambda I = A^\top A` (Cholesky factors), which makes the system well conditioned
 so that a few tens of iterations suffice. Memory: the n x M cross kernel, kept in float32 (4 n M
-bytes: 110,831 x 20,000 is 8.9 GB) or recomputed block by block at every iteration
-(``store=False``: n x ``block`` at a time); the M x M factors in float64.
+bytes: 110,831 x 10,000 is 4.4 GB) or recomputed block by block at every iteration
+(``store=False``: n x ``block`` at a time); the M x M factors T and A in float64 (16 M^2 bytes, 24 M^2
+while A is factored: 2.4 GB at M = 10,000). Time per CG iteration: two passes over the cross kernel
+and six triangular solves with M x M factors; per penalty, one M^3 product and one Cholesky factor
+(:func:`fit_falkon_path` shares the cross kernel and T between penalties).
 
 ``penalty`` follows the exact kernel ridge convention :math:`(K + p I)c = y`: with every training
 point as a centre (M = n) the two estimators coincide, and :math:`\lambda = p / n`.
@@ -28,7 +31,7 @@ import torch
 
 from ..errors import InvalidParameterError
 
-__all__ = ["NystromRegressor", "fit_falkon", "gaussian_kernel"]
+__all__ = ["NystromRegressor", "fit_falkon", "fit_falkon_path", "gaussian_kernel"]
 
 
 def gaussian_kernel(a: torch.Tensor, b: torch.Tensor, lengthscale: float) -> torch.Tensor:
@@ -62,9 +65,23 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
 
     Conjugate gradient stops after ``iterations`` or when the preconditioned residual falls below
     ``tol`` relative to its start (``residuals`` of the result: reached or not); a breakdown
-    (non-finite or non-positive curvature) raises ``torch.linalg.LinAlgError``. ``store`` keeps the n x M cross kernel in float32 between
-    iterations; ``False`` recomputes it in blocks (slower, memory n x ``block``).
+    (non-finite or non-positive curvature) raises ``torch.linalg.LinAlgError``. ``store`` keeps the
+    n x M cross kernel in float32 between iterations (products in float64); ``False`` recomputes it
+    in blocks (slower, memory n x ``block``).
     """
+    model, = fit_falkon_path(x, y, centres=centres, lengthscale=lengthscale, penalties=[penalty],
+                             iterations=iterations, tol=tol, store=store, block=block, seed=seed,
+                             progress=progress, raise_on_breakdown=True)
+    return model
+
+
+def fit_falkon_path(x, y, *, centres: int, lengthscale: float, penalties, iterations: int = 100,
+                    tol: float = 1e-7, store: bool = True, block: int = 4096, seed: int = 0,
+                    progress: Callable = lambda it, **_: it,
+                    raise_on_breakdown: bool = False) -> list[NystromRegressor | None]:
+    """:func:`fit_falkon` for several penalties at once: the centres, the cross kernel and the
+    factor T of :math:`K_{MM}` are computed once and shared; one CG solve per penalty. A penalty whose
+    solve breaks down gives None (or raises with ``raise_on_breakdown``)."""
     x = torch.as_tensor(x, dtype=torch.float64)
     y = torch.as_tensor(y, dtype=torch.float64).reshape(-1)
     n = len(x)
@@ -73,29 +90,78 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
                                     f" and {tuple(y.shape)}.")
     if isinstance(centres, bool) or not isinstance(centres, int) or not 1 <= centres <= n:
         raise InvalidParameterError(f"fit_falkon: 'centres' must be an integer in [1, n = {n}]; got {centres!r}.")
-    for name, value in (("lengthscale", lengthscale), ("penalty", penalty), ("tol", tol)):
+    penalties = list(penalties)
+    for name, value in [("lengthscale", lengthscale), ("tol", tol)] + [("penalty", p) for p in penalties]:
         if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
             raise InvalidParameterError(f"fit_falkon: '{name}' must be a positive number; got {value!r}.")
+    if not penalties:
+        raise InvalidParameterError("fit_falkon_path: 'penalties' is empty; give at least one positive penalty.")
     generator = torch.Generator().manual_seed(seed)
     c = x[torch.randperm(n, generator=generator)[:centres]] if centres < n else x
-    lam = penalty / n
     kmm = gaussian_kernel(c, c, lengthscale)
-    jitter = 1e-12 * centres  # K_MM of nearby centres is numerically singular
-    T = torch.linalg.cholesky(kmm + jitter * torch.eye(centres, dtype=kmm.dtype), upper=True)
-    A = torch.linalg.cholesky(T @ T.T / centres + lam * torch.eye(centres, dtype=kmm.dtype), upper=True)
-    cross = [gaussian_kernel(x[s:s + block], c, lengthscale).float() for s in range(0, n, block)] if store else None
+    kmm.diagonal().add_(1e-12 * centres)  # jitter: K_MM of nearby centres is numerically singular
+    T = torch.linalg.cholesky(kmm, upper=True)
+    del kmm
+    cross = _CrossKernel(x, c, lengthscale, block, store)
+    knm_t_y = cross.transpose_times(y)
+    models = []
+    for penalty in penalties:
+        try:
+            alpha, residuals = _solve(cross, T, knm_t_y, penalty / n, iterations, tol, progress)
+        except torch.linalg.LinAlgError:
+            if raise_on_breakdown:
+                raise
+            models.append(None)
+            continue
+        models.append(NystromRegressor(c, alpha, float(lengthscale), residuals))
+    return models
 
-    def blocks():
-        if cross is not None:
-            yield from ((s, k.double()) for s, k in zip(range(0, n, block), cross))
-        else:
-            yield from ((s, gaussian_kernel(x[s:s + block], c, lengthscale)) for s in range(0, n, block))
 
-    def knm_t_knm(u: torch.Tensor) -> torch.Tensor:
+class _CrossKernel:
+    """:math:`K_{nM}` by row blocks, stored in float32 or recomputed in float64 at each use."""
+
+    def __init__(self, x: torch.Tensor, c: torch.Tensor, lengthscale: float, block: int, store: bool):
+        self.x, self.c, self.lengthscale, self.block = x, c, lengthscale, block
+        self.stored = [self._compute(s).float() for s in range(0, len(x), block)] if store else None
+
+    def _compute(self, start: int) -> torch.Tensor:
+        return gaussian_kernel(self.x[start:start + self.block], self.c, self.lengthscale)
+
+    def blocks(self):
+        """(start, float64 block): a stored block is widened into one reused buffer (products in
+        float32 would make CG stall at a 1e-6 residual with predictions 20 % off)."""
+        starts = range(0, len(self.x), self.block)
+        if self.stored is None:
+            yield from ((s, self._compute(s)) for s in starts)
+            return
+        buffer = torch.empty(self.stored[0].shape, dtype=torch.float64)
+        for s, k in zip(starts, self.stored):
+            yield s, buffer[:len(k)].copy_(k)
+
+    def transpose_times(self, y: torch.Tensor) -> torch.Tensor:
+        """:math:`K_{nM}^\\top y`."""
+        out = torch.zeros(len(self.c), dtype=torch.float64)
+        for s, k in self.blocks():
+            out += k.T @ y[s:s + len(k)]
+        return out
+
+    def gram_times(self, u: torch.Tensor) -> torch.Tensor:
+        """:math:`K_{nM}^\\top K_{nM} u`."""
         out = torch.zeros_like(u)
-        for _, k in blocks():
+        for _, k in self.blocks():
             out += k.T @ (k @ u)
         return out
+
+
+def _solve(cross: _CrossKernel, T: torch.Tensor, knm_t_y: torch.Tensor, lam: float, iterations: int, tol: float,
+           progress: Callable) -> tuple[torch.Tensor, list[float]]:
+    """(alpha, relative residuals) of :math:`(K_{nM}^\\top K_{nM} / n + \\lambda K_{MM})\\alpha = K_{nM}^\\top y / n`
+    by CG on :math:`B^\\top H B \\beta = B^\\top K_{nM}^\\top y / n`, :math:`\\alpha = B\\beta`."""
+    m, n = len(T), len(cross.x)
+    W = T @ T.T
+    W.div_(m).diagonal().add_(lam)
+    A = torch.linalg.cholesky(W, upper=True)
+    del W
 
     def precondition(v: torch.Tensor) -> torch.Tensor:  # B v = T^-1 A^-1 v
         return torch.linalg.solve_triangular(T, torch.linalg.solve_triangular(A, v[:, None], upper=True),
@@ -107,12 +173,9 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
 
     def operator(beta: torch.Tensor) -> torch.Tensor:
         u = precondition(beta)
-        return precondition_t(knm_t_knm(u) / n) + lam * torch.linalg.solve_triangular(
+        return precondition_t(cross.gram_times(u) / n) + lam * torch.linalg.solve_triangular(
             A.T, torch.linalg.solve_triangular(A, beta[:, None], upper=True), upper=False)[:, 0]
 
-    knm_t_y = torch.zeros(centres, dtype=torch.float64)
-    for s, k in blocks():
-        knm_t_y += k.T @ y[s:s + len(k)]
     rhs = precondition_t(knm_t_y / n)
     beta = torch.zeros_like(rhs)
     r, residuals = rhs.clone(), []
@@ -133,4 +196,4 @@ def fit_falkon(x, y, *, centres: int, lengthscale: float, penalty: float, iterat
         rs_new = float(r @ r)
         p = r + (rs_new / rs) * p
         rs = rs_new
-    return NystromRegressor(c, precondition(beta), float(lengthscale), residuals)
+    return precondition(beta), residuals

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError
-from .falkon import fit_falkon, gaussian_kernel as _gaussian_kernel
+from .falkon import fit_falkon_path, gaussian_kernel as _gaussian_kernel
 
 __all__ = ["fit_ridge", "fit_residual_mlp", "fit_kernel_residual"]
 
@@ -120,18 +120,12 @@ def _kernel_fits(x_fit, x_eval, residual, lengthscale, penalties):
 
 
 def _falkon_fits(x_fit, x_eval, residual, lengthscale, penalties, centres: int, seed: int):
-    """As :func:`_kernel_fits`, by FALKON on ``centres`` Nyström centres (memory linear in n)."""
-    fits = []
-    for penalty in penalties:
-        try:
-            model = fit_falkon(x_fit, residual, centres=min(centres, len(x_fit)), lengthscale=lengthscale,
-                               penalty=penalty, seed=seed)
-        except torch.linalg.LinAlgError:
-            fits.append(None)
-            continue
-        prediction = model.predict(x_eval).numpy()
-        fits.append(prediction if np.isfinite(prediction).all() else None)
-    return fits
+    """As :func:`_kernel_fits`, by FALKON on ``centres`` Nyström centres (memory linear in n; the
+    cross kernel and the factor of K_MM shared by the penalties)."""
+    models = fit_falkon_path(x_fit, residual, centres=min(centres, len(x_fit)), lengthscale=lengthscale,
+                             penalties=penalties, seed=seed)
+    predictions = [None if model is None else model.predict(x_eval).numpy() for model in models]
+    return [p if p is not None and np.isfinite(p).all() else None for p in predictions]
 
 
 def fit_kernel_residual(x_train, y_train, x_test, *, alpha: float, lengthscales, penalties,
