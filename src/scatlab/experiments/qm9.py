@@ -50,7 +50,7 @@ from ..learning.regression import fit_kernel_residual, fit_residual_mlp, fit_rid
 from ..runtime import Progress, local_device, shard_of
 from ._contract import Result
 
-__all__ = ["Config", "run", "qm9_order", "qm9_split", "qm9_chunks", "log_design"]
+__all__ = ["Config", "run", "qm9_order", "qm9_split", "qm9_chunks", "log_design", "atom_counts", "measure_rate"]
 
 PAPER_MAE = 0.5  # Eickenberg et al. 2018, large training set (unverified recollection, see ANCHORS.md)
 
@@ -134,7 +134,8 @@ def log_design(features: np.ndarray, counts: np.ndarray, floor: np.ndarray) -> n
     return np.hstack([features, np.log(features + floor), counts])
 
 
-def _atom_counts(molecules) -> np.ndarray:
+def atom_counts(molecules) -> np.ndarray:
+    """(n, 5): the counts of H, C, N, O, F atoms of each molecule."""
     symbols = list(ATOM_U0_HARTREE)
     return np.array([[m.symbols.count(s) for s in symbols] for m in molecules], dtype=np.float64)
 
@@ -176,7 +177,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     done = featurize_cached(all_mols, all_ids, cache, spec, chunk_size=cfg.chunk_size, skip_bad=cfg.skip_bad,
                             progress=progress, device=cfg.device, chunks=chunks)
     mols = [all_mols[p] for p in positions]
-    rate = done["molecules"] / done["seconds"] if done["molecules"] else _measure_rate(spec, mols[:16], cfg.device)
+    rate = done["molecules"] / done["seconds"] if done["molecules"] else measure_rate(spec, mols[:16], cfg.device)
     rank, world = shard_of()
     if rank > 0:  # torchrun / several processes: rank 0 fits once every rank has written its chunks
         return Result(metrics=dict(molecules_per_s=float(rate), n_featurized=float(done["molecules"])),
@@ -185,7 +186,7 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
         wait_for_chunks(n_all, cache, spec, chunk_size=cfg.chunk_size, timeout_s=cfg.shard_wait_s, chunks=chunks)
     features, ok = load_cached(all_ids, cache, spec, chunk_size=cfg.chunk_size, chunks=chunks)
     target = data.atomization_kcal_mol[order[positions]]
-    counts = _atom_counts(mols)
+    counts = atom_counts(mols)
     row_of = {int(p): k for k, p in enumerate(positions)}  # permutation position -> row of features
     test = np.array([row_of[int(p)] for p in test_positions])
     used = set(test.tolist())
@@ -257,7 +258,8 @@ def run(cfg: Config, out_dir: Path, progress: Progress) -> Result:
     return Result(metrics=metrics, tables=[curve, final], figures=[figure], notes=notes)
 
 
-def _measure_rate(spec: FeatureSpec, molecules, device: str) -> float:
+def measure_rate(spec: FeatureSpec, molecules, device: str) -> float:
+    """Molecules per second of a Featurizer of ``spec`` on ``molecules`` (when the cache held them all)."""
     featurizer = Featurizer(spec, local_device(device))
     start = time.perf_counter()
     featurizer(molecules)

@@ -27,6 +27,7 @@ ORDER: tuple[str, ...] = (
     "audio",
     "qm9",
     "qm9-sparse",
+    "qm9-invariants",
     "lipschitz",
     "random-networks",
     "generalization",
