@@ -512,6 +512,35 @@ def test_kernel_residual_by_falkon_matches_the_exact_kernel_with_every_point_a_c
     assert np.abs(fewer - y[test]).mean() < 0.8 * np.abs(ridge - y[test]).mean()
 
 
+def test_divide_and_conquer_kernel_is_the_average_of_exact_fits_on_its_blocks():
+    """One block is the exact kernel; two blocks average the exact fits on the two halves of the same
+    seeded permutation (known answer), and still correct the ridge (real digits, quadratic target)."""
+    from sklearn.datasets import load_digits
+
+    from scatlab.learning.regression import _block_kernel_fits, _kernel_fits, fit_kernel_residual, fit_ridge
+
+    x = load_digits().data[:800] / 16.0
+    y = (x[:, :32] * x[:, 32:]).sum(1)
+    xt, yt = torch.as_tensor(x[:600]), torch.as_tensor(y[:600])
+    x_eval = torch.as_tensor(x[600:])
+    one, = _block_kernel_fits(xt, x_eval, yt, 2.0, [1e-2], block=600, seed=0)
+    exact, = _kernel_fits(xt, x_eval, yt, 2.0, [1e-2])
+    np.testing.assert_allclose(one, exact, rtol=1e-10)
+    halves = np.array_split(np.random.default_rng(0).permutation(600), 2)
+    expected = sum(_kernel_fits(xt[torch.as_tensor(h)], x_eval, yt[torch.as_tensor(h)], 2.0, [1e-2])[0]
+                   for h in halves) / 2
+    two, = _block_kernel_fits(xt, x_eval, yt, 2.0, [1e-2], block=300, seed=0)
+    np.testing.assert_allclose(two, expected, rtol=1e-10)
+    train, test = slice(0, 600), slice(600, 800)
+    ridge, alpha = fit_ridge(x[train], y[train], x[test], (1e-3, 1e-1, 10.0), 3, 0)
+    blocks, chosen = fit_kernel_residual(x[train], y[train], x[test], alpha=alpha, lengthscales=(2.0, 8.0),
+                                         penalties=(1e-2, 1e-1), block=250)
+    assert chosen["blocks"] == 3  # 600 molecules in blocks of at most 250
+    assert np.abs(blocks - y[test]).mean() < 0.8 * np.abs(ridge - y[test]).mean()
+    with pytest.raises(InvalidParameterError, match="block"):
+        fit_kernel_residual(x[train], y[train], x[test], alpha=alpha, lengthscales=(2.0,), penalties=(1e-2,), block=1)
+
+
 def test_phase_collapse_learning_rates_per_model(tmp_path, monkeypatch):
     seen = {}
 

@@ -18,6 +18,15 @@ while A is factored: 2.4 GB at M = 10,000). Time per CG iteration: two passes ov
 and six triangular solves with M x M factors; per penalty, one M^3 product and one Cholesky factor
 (:func:`fit_falkon_path` shares the cross kernel and T between penalties).
 
+Limit, measured on QM9 (scattering + log features, residual of the ridge, 10,000 training and 2,288
+validation molecules, length scale 8): the exact kernel reaches 2.79 kcal/mol validation MAE at
+penalty 1e-9, with the penalty some 1e-13 of K's largest eigenvalue; there FALKON stalls (relative CG
+residual 1e-2 after 200 iterations even with every point a centre, 3.70 kcal/mol), and Nyström ridge
+solved exactly by SVD, with 2,000-10,000 centres, reaches 3.09-3.19 only: the directions that the
+exact solve uses lie below the double precision floor of K_MM. Smooth kernels with tiny penalties
+need exact solves (or their block average, :mod:`scatlab.learning.regression`); FALKON suits
+penalties well above 1e-12 of the kernel's scale.
+
 ``penalty`` follows the exact kernel ridge convention :math:`(K + p I)c = y`: with every training
 point as a centre (M = n) the two estimators coincide, and :math:`\lambda = p / n`.
 """
