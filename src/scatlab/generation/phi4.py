@@ -67,12 +67,29 @@ class Phi4:
     def __post_init__(self):
         for name in ("beta", "lam", "mass2"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) or (
+                    value < 0 and name != "mass2"):
                 raise InvalidParameterError(f"The '{name}' parameter of Phi4 must be a finite number >= 0. "
                                             f"Got {value!r} instead.")
-        if self.lam == 0 and self.mass2 == 0:
-            raise InvalidParameterError("Phi4 with lam=0 and mass2=0 has no normalizable density (the constant "
-                                        "field is a flat direction): give mass2 > 0 or lam > 0.")
+        if self.lam == 0 and self.mass2 <= 0:
+            raise InvalidParameterError(f"Phi4 with lam=0 needs mass2 > 0 for a normalizable density (the constant "
+                                        f"field is a flat or unstable direction). Got mass2={self.mass2!r}; give "
+                                        f"mass2 > 0 or lam > 0.")
+
+    @classmethod
+    def from_hopping(cls, kappa: float, lam: float) -> "Phi4":
+        r"""The standard lattice action :math:`S = \sum_u\big[-2\kappa\sum_{\mu}x_ux_{u+\mu} + x_u^2
+        + \lambda(x_u^2 - 1)^2\big]` (hopping parameter :math:`\kappa`; e.g. Albergo, Kanwar & Shanahan, PRD 2019)
+        as a Phi4: :math:`\beta = 2\kappa`, :math:`m^2 = 2 - 8\kappa`, the same :math:`\lambda` (equal energies:
+        :math:`\frac\beta2\sum_{\langle u,v\rangle}(x_u-x_v)^2 = 2\beta\sum_u x_u^2 - \beta\sum_{\langle u,v\rangle}x_ux_v`)."""
+        return cls(beta=2.0 * kappa, lam=lam, mass2=2.0 - 8.0 * kappa)
+
+    @classmethod
+    def from_product_coupling(cls, beta: float, lam: float = 1.0) -> "Phi4":
+        r"""The energy :math:`-\beta\sum_{\langle u,v\rangle}x_ux_v + \lambda\sum_u(x_u^2 - 1)^2` (single-site double
+        wells coupled by the product of neighbours, the Ising-like form) as a Phi4: the same :math:`\beta` and
+        :math:`\lambda`, :math:`m^2 = -4\beta`."""
+        return cls(beta=beta, lam=lam, mass2=-4.0 * beta)
 
     def potential(self, x: torch.Tensor) -> torch.Tensor:
         r"""The site potential :math:`V(x) = \frac{m^2}{2}x^2 + \lambda(x^2-1)^2`, elementwise."""
