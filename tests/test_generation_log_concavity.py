@@ -115,7 +115,8 @@ def test_free_field_on_a_shannon_band_is_its_fourier_spectrum(bandwidth, depth, 
     P = 2 ** depth
     exact = sorted(beta * (omega(a) + omega(b)) + mass2
                    for f1 in range(P) for f2 in range(P) if max(f1, f2) in top
-                   for a in _shannon_packet_frequencies(N, depth, f1) for b in _shannon_packet_frequencies(N, depth, f2))
+                   for a in _shannon_packet_frequencies(N, depth, f1)
+                   for b in _shannon_packet_frequencies(N, depth, f2))
     x = torch.randn(N, N, dtype=torch.float64)
     assert len(exact) == band.d
     np.testing.assert_allclose(hessian_eigenvalues(energy.energy, x, band=band, hvp=energy.hvp), exact, atol=1e-12)

@@ -110,7 +110,8 @@ def hessian_eigenvalues(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
 
 
 def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
-                        tol: float = 1e-6, seed: int = 0, dense_up_to: int = 0, band: PacketBand | None = None) -> float:
+                        tol: float = 1e-6, seed: int = 0, dense_up_to: int = 0,
+                        band: PacketBand | None = None) -> float:
     r"""The smallest eigenvalue of the conditional Hessian of :func:`hessian` by Lanczos on Hessian-vector products.
 
     :func:`scipy.sparse.linalg.eigsh` (``which='SA'``) on a LinearOperator computing
@@ -260,8 +261,8 @@ def _band_maps(x: torch.Tensor, level: int, band: PacketBand):
     if not isinstance(band, PacketBand):
         raise InvalidParameterError(f"The 'band' parameter must be a PacketBand or None. Got {type(band).__name__}.")
     if level != 0:
-        raise InvalidParameterError(f"Give either 'level' (Haar) or 'band' (wavelet packets), not both. Got level={level!r} "
-                                    f"and band={band!r}.")
+        raise InvalidParameterError(f"Give either 'level' (Haar) or 'band' (wavelet packets), not both. Got "
+                                    f"level={level!r} and band={band!r}.")
     if band.N != x.shape[-1]:
         raise InvalidParameterError(f"The 'band' parameter is for {band.N} x {band.N} fields. Got a field of side "
                                     f"{x.shape[-1]}.")

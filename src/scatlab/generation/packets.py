@@ -97,7 +97,7 @@ def _filters(wavelet: str, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _split_last(x: torch.Tensor, wavelet: str) -> torch.Tensor:
-    """One two-channel analysis along the last axis of x (..., c, n) -> (..., 2c, n/2) (channel k -> 2k low, 2k+1 high)."""
+    """One two-channel analysis along the last axis: x (..., c, n) -> (..., 2c, n/2), channel k -> 2k low, 2k+1 high."""
     n = x.shape[-1]
     H, G = (torch.as_tensor(f, device=x.device) for f in _filters(wavelet, n))
     X = torch.fft.fft(x.to(torch.complex128 if x.dtype == torch.float64 else torch.complex64), dim=-1)

@@ -81,7 +81,8 @@ class Phi4:
         r"""The standard lattice action :math:`S = \sum_u\big[-2\kappa\sum_{\mu}x_ux_{u+\mu} + x_u^2
         + \lambda(x_u^2 - 1)^2\big]` (hopping parameter :math:`\kappa`; e.g. Albergo, Kanwar & Shanahan, PRD 2019)
         as a Phi4: :math:`\beta = 2\kappa`, :math:`m^2 = 2 - 8\kappa`, the same :math:`\lambda` (equal energies:
-        :math:`\frac\beta2\sum_{\langle u,v\rangle}(x_u-x_v)^2 = 2\beta\sum_u x_u^2 - \beta\sum_{\langle u,v\rangle}x_ux_v`)."""
+        :math:`\frac\beta2\sum_{\langle u,v\rangle}(x_u-x_v)^2
+        = 2\beta\sum_u x_u^2 - \beta\sum_{\langle u,v\rangle}x_ux_v`)."""
         return cls(beta=2.0 * kappa, lam=lam, mass2=2.0 - 8.0 * kappa)
 
     @classmethod
