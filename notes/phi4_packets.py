@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -77,21 +78,24 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=600)
     parser.add_argument("--fields", type=int, default=6, help="fields per (L, coupling) whose Hessians are analysed")
     parser.add_argument("--families", nargs="*", default=list(FAMILIES)[:4], help="names of FAMILIES to run")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[16, 32], help="lattice sides")
+    parser.add_argument("--couplings", type=float, nargs="*", default=None, help="override the families' couplings")
     args = parser.parse_args()
     torch.set_num_threads(1)
     t0, cpu0 = time.time(), time.process_time()
     out = {"command": "PYTHONPATH=src nice -n 19 env OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE "
-                      "/work/main/.venv/bin/python " + " ".join(sys.argv),
+                      "/work/main/.venv/bin/python " + shlex.join(sys.argv),
            "git_commit": subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip(),
            "versions": {"python": platform.python_version(), "torch": torch.__version__, "numpy": np.__version__},
            "projectors": [f"{w} {bw} octave" for w, bw in PROJECTORS], "families": {}}
     for name in args.families:
         make, couplings, formula = FAMILIES[name]
+        couplings = tuple(args.couplings) if args.couplings else couplings
         fam = {"energy": formula, "couplings": list(couplings), "rows": []}
-        binders = {16: [], 32: []}
+        binders = {L: [] for L in args.sizes}
         for c in couplings:
             e = make(c)
-            for L in (16, 32):
+            for L in args.sizes:
                 seed = 1000 * L + int(round(c * 1000))
                 s = sample(e, L, seed, args.chains, args.warmup, args.samples)
                 binders[L].append(s["binder"])
@@ -113,7 +117,9 @@ def main() -> None:
                 fam["rows"].append(row)
                 print(name, c, L, {k: (round(v["mean"], 3) if isinstance(v, dict) else v) for k, v in row.items()},
                       flush=True)
-        fam["binder_crossing_16_32"] = crossing(couplings, binders[16], binders[32])
+        if len(args.sizes) >= 2:
+            small, big = sorted(args.sizes)[-2:]
+            fam[f"binder_crossing_{small}_{big}"] = crossing(couplings, binders[small], binders[big])
         out["families"][name] = fam
     out["wall_seconds"] = round(time.time() - t0, 1)
     out["cpu_seconds"] = round(time.process_time() - cpu0, 1)
