@@ -30,8 +30,21 @@ def test_phi4_tiny_run(tmp_path, monkeypatch):
     assert any("leapfrog" in w for w in whats) and any("step size" in w for w in whats)
     assert any("chain length" in w for w in whats) and any("critical coupling" in w for w in whats)
     json.dumps(record)
+    packets = {k: v for k, v in record["metrics"].items() if k.startswith("min_eig_packet_")}
+    assert sorted(packets) == sorted(f"min_eig_packet_{w}_L{L}_beta_c" for L in (8, 16)
+                                     for w in ("db4_1oct", "shannon_1oct", "db4_0p5oct", "shannon_0p5oct"))
+    assert any("projector" in table["header"] for table in record["tables"])
     # a resumed run reuses the cached chains: the same numbers without sampling again
     cfg = dataclasses.replace(tiny, seed=1)
     cached = phi4._sample(cfg, 8, 1.3, int(record["metrics"]["n_leapfrog"]), "cpu", torch.float32,
                           tmp_path / "phi4", lambda *a, **k: (_ for _ in ()).throw(AssertionError("sampled again")))
     assert cached["abs_m"] == record["metrics"]["abs_m_L8_beta1p3"]
+
+
+def test_phi4_bad_packet_band_is_named():
+    import pytest
+
+    from scatlab.errors import InvalidParameterError
+    for spec in ("db4", "db4:0.25", "sym4:1"):
+        with pytest.raises(InvalidParameterError, match="packet_bands"):
+            phi4._check(dataclasses.replace(phi4.Config.quick(), packet_bands=(spec,)))

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from scatlab.errors import InvalidParameterError, ShapeError
 from scatlab.generation.log_concavity import (hessian, hessian_eigenvalues, marginal_conditional_hessian,
                                               smallest_eigenvalue)
+from scatlab.generation.packets import PacketBand
 from scatlab.generation.phi4 import Phi4, free_field_spectrum
 from scatlab.generation.wavelets import haar_decompose
 
@@ -88,3 +89,65 @@ def test_errors():
         hessian(energy.energy, torch.zeros(2, 8, 8), 1)
     with pytest.raises(InvalidParameterError, match="level"):
         marginal_conditional_hessian(energy, torch.zeros(8, 8), 1)
+
+
+def _shannon_packet_frequencies(N: int, depth: int, f: int) -> list[int]:
+    """The DFT frequencies q of the Laplacian eigenvectors spanning the 1D Shannon packet f of ``depth``: those with
+    |q| strictly inside its interval [f, f + 1] N / 2^(depth+1), plus one of each boundary pair +-q it shares with a
+    neighbour (the two packets at a boundary each hold one combination of the pair)."""
+    step, P = N // 2 ** (depth + 1), 2 ** depth
+    qs = [q for q in range(-N // 2, N // 2) if f * step < abs(q) < (f + 1) * step]
+    qs += [q for q in (0, -N // 2) if abs(q) == (f * step if f == 0 else (f + 1) * step) and (f == 0 or f == P - 1)]
+    qs += [f * step] if f > 0 else []
+    qs += [(f + 1) * step] if f < P - 1 else []
+    return qs
+
+
+@pytest.mark.parametrize("bandwidth, depth, top", [(1, 1, (1,)), (0.5, 2, (3,))])
+def test_free_field_on_a_shannon_band_is_its_fourier_spectrum(bandwidth, depth, top):
+    """beta * Laplacian + m^2 restricted to a Shannon packet band: its eigenvalues are beta (w(q1) + w(q2)) + m^2 over
+    the frequencies of the band's packets (the Laplacian is separable and each 1D Shannon packet is spanned by its
+    eigenvectors)."""
+    N, beta, mass2 = 16, 0.7, 0.3
+    energy = Phi4(beta=beta, lam=0.0, mass2=mass2)
+    band = PacketBand(N, "shannon", bandwidth)
+    omega = lambda q: 4 * np.sin(np.pi * q / N) ** 2  # noqa: E731
+    P = 2 ** depth
+    exact = sorted(beta * (omega(a) + omega(b)) + mass2
+                   for f1 in range(P) for f2 in range(P) if max(f1, f2) in top
+                   for a in _shannon_packet_frequencies(N, depth, f1)
+                   for b in _shannon_packet_frequencies(N, depth, f2))
+    x = torch.randn(N, N, dtype=torch.float64)
+    assert len(exact) == band.d
+    np.testing.assert_allclose(hessian_eigenvalues(energy.energy, x, band=band, hvp=energy.hvp), exact, atol=1e-12)
+    np.testing.assert_allclose(hessian_eigenvalues(energy.energy, x, band=band), exact, atol=1e-12)
+    assert smallest_eigenvalue(energy.energy, x, hvp=energy.hvp, band=band) == pytest.approx(exact[0], abs=1e-8)
+    # the 1-octave band's lowest: w = 2 at (pi/2, 0); the 1/2-octave band's: w = 4 sin^2(3 pi / 8) at (3 pi/4, 0)
+    assert exact[0] == pytest.approx(beta * (2.0 if bandwidth == 1 else 4 * np.sin(3 * np.pi / 8) ** 2) + mass2)
+
+
+@pytest.mark.parametrize("wavelet", ["haar", "db4", "shannon"])
+def test_packet_band_hessians_agree_across_paths(wavelet):
+    N, beta = 16, 0.9
+    energy = Phi4(beta=beta)
+    x = torch.randn(N, N, dtype=torch.float64, generator=torch.Generator().manual_seed(3))
+    for bandwidth in (1, 0.5):
+        band = PacketBand(N, wavelet, bandwidth)
+        dense = hessian(energy.energy, x, band=band)
+        torch.testing.assert_close(dense, hessian(energy.energy, x, band=band, hvp=energy.hvp), rtol=1e-10, atol=1e-10)
+        lowest = torch.linalg.eigvalsh(dense)[0].item()
+        assert smallest_eigenvalue(energy.energy, x, band=band) == pytest.approx(lowest, abs=1e-7)
+        assert smallest_eigenvalue(energy.energy, x, band=band, hvp=energy.hvp) == pytest.approx(lowest, abs=1e-7)
+    if wavelet == "haar":  # the same subspace as the Haar level-1 details: the same spectrum
+        np.testing.assert_allclose(hessian_eigenvalues(energy.energy, x, band=PacketBand(N, "haar")),
+                                   hessian_eigenvalues(energy.energy, x, 1), atol=1e-10)
+
+
+def test_band_errors():
+    energy = Phi4(beta=1.0)
+    with pytest.raises(InvalidParameterError, match="either 'level'.*or 'band'"):
+        hessian(energy.energy, torch.zeros(16, 16), 1, band=PacketBand(16))
+    with pytest.raises(InvalidParameterError, match="'band'.*16 x 16"):
+        smallest_eigenvalue(energy.energy, torch.zeros(8, 8), band=PacketBand(16), hvp=energy.hvp)
+    with pytest.raises(InvalidParameterError, match="'band'.*PacketBand"):
+        hessian(energy.energy, torch.zeros(8, 8), band="db4", hvp=energy.hvp)

@@ -115,3 +115,21 @@ def test_bad_energy_parameters_are_named():
         Phi4(beta=1.0, lam=0.0, mass2=0.0)
     with pytest.raises(InvalidParameterError, match="beta = 0"):
         site_marginal(Phi4(beta=1.0), np.zeros(3))
+
+
+def test_other_parameterizations_are_the_same_energy():
+    x = torch.randn(3, 8, 8, dtype=torch.float64)
+    bonds = lambda y: (y * y.roll(1, -1) + y * y.roll(1, -2)).sum(dim=(-2, -1))  # noqa: E731  each bond once
+    kappa, lam = 0.27, 0.8
+    hopping = -2 * kappa * bonds(x) + (x * x + lam * (x * x - 1) ** 2).sum(dim=(-2, -1))
+    torch.testing.assert_close(Phi4.from_hopping(kappa, lam).energy(x), hopping, rtol=1e-12, atol=1e-12)
+    beta = 0.68
+    product = -beta * bonds(x) + ((x * x - 1) ** 2).sum(dim=(-2, -1))
+    torch.testing.assert_close(Phi4.from_product_coupling(beta).energy(x), product, rtol=1e-12, atol=1e-12)
+    assert Phi4.from_product_coupling(beta).mass2 == pytest.approx(-4 * beta)
+
+
+def test_negative_mass_needs_the_quartic_term():
+    assert Phi4(beta=1.0, lam=1.0, mass2=-2.0).mass2 == -2.0
+    with pytest.raises(InvalidParameterError, match="mass2 > 0"):
+        Phi4(beta=1.0, lam=0.0, mass2=-1.0)

@@ -22,6 +22,14 @@ differentiation, :func:`torch.func.vjp` of :func:`torch.func.grad`), so no N^2 x
 (Reverse over reverse rather than :func:`torch.func.hessian`'s forward over reverse: the same numbers,
 without the deprecated TorchScript decompositions forward mode loads in this torch.) An energy with a
 written-out product (``hvp``, e.g. :meth:`Phi4.hvp`) skips autograd altogether.
+
+Other projectors. Every function taking ``level`` also takes ``band``, a
+:class:`~scatlab.generation.packets.PacketBand` (orthogonal wavelet packets of 1 or 1/2 octave, Haar,
+Daubechies or Shannon filters): the fine coordinates are then that band's coefficients z and the
+conditional energy :math:`f(z) = E(x - SS^Tx + Sz)`, S the band's synthesis, whose Hessian
+:math:`S^T\nabla^2E(x)S` is, for the finest band, exactly the Hessian of :math:`-\log p(\bar x_1\mid x_1)`
+(everything coarser is held fixed). This is the factorization of Guth et al. with their wavelet packet
+projectors rather than Haar.
 """
 from __future__ import annotations
 
@@ -31,6 +39,7 @@ import numpy as np
 import torch
 
 from ..errors import InvalidParameterError, ShapeError
+from .packets import PacketBand
 from .phi4 import Phi4, hmc, laplacian
 from .wavelets import haar_decompose, haar_reconstruct
 
@@ -43,15 +52,21 @@ HVP = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 """A Hessian-vector product (x (N, N), v (B, N, N)) -> the Hessian of the energy at x applied to each v."""
 
 
-def conditional_energy(energy: Energy, x: torch.Tensor, level: int) -> tuple[Callable[[torch.Tensor], torch.Tensor],
-                                                                             torch.Tensor]:
+def conditional_energy(energy: Energy, x: torch.Tensor, level: int = 0, *, band: PacketBand | None = None
+                       ) -> tuple[Callable[[torch.Tensor], torch.Tensor], torch.Tensor]:
     r"""The energy of the fine coefficients given the coarse field of x at ``level``, and its argument at x.
 
     Returns (f, z): :math:`f(z) = E(W_j^T(x_j, z))` with z the flattened details of levels 1..j of x
-    (finest first); ``level = 0`` returns E on the flattened field (the full energy).
+    (finest first); ``level = 0`` returns E on the flattened field (the full energy). With ``band`` (a
+    :class:`PacketBand`, ``level`` left at 0): :math:`f(z) = E(x - SS^Tx + Sz)`, z the band's coefficients of x.
     """
     _check_field(x)
     N = x.shape[-1]
+    if band is not None:
+        synthesis, analysis, _ = _band_maps(x, level, band)
+        z0 = analysis(x[None])[0]
+        rest = x - synthesis(z0[None])[0]
+        return (lambda z: energy(rest + synthesis(z[None])[0])), z0
     if not isinstance(level, int) or isinstance(level, bool) or level < 0 or (level and N % (2 ** level)):
         raise InvalidParameterError(f"The 'level' parameter must be an int in [0, log2 L] with L={N} divisible by "
                                     f"2**level. Got {level!r} instead.")
@@ -68,7 +83,8 @@ def conditional_energy(energy: Energy, x: torch.Tensor, level: int) -> tuple[Cal
     return f, torch.cat([d.reshape(-1) for d in details])
 
 
-def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None) -> torch.Tensor:
+def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
+            band: PacketBand | None = None) -> torch.Tensor:
     r"""The dense Hessian (d, d) at x of the conditional energy of the fine coefficients of levels 1..``level``
     given the coarse field (``level = 0``: of E itself, d = N^2).
 
@@ -76,42 +92,46 @@ def hessian(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None 
     (x, v) -> :math:`\nabla^2E(x)v`
     broadcasting over a batch of v (e.g. :meth:`Phi4.hvp`), as :math:`D_j^T\nabla^2E(x)D_j` applied to the
     d basis vectors at once (much faster for an energy whose Hessian-vector product is written out).
+    With ``band`` (a :class:`PacketBand`, ``level`` left at 0): :math:`S^T\nabla^2E(x)S` on the band's coefficients.
     """
     if hvp is None:
-        f, z = conditional_energy(energy, x, level)
+        f, z = conditional_energy(energy, x, level, band=band)
         return torch.func.jacrev(torch.func.jacrev(f))(z)  # reverse over reverse: no forward-mode decompositions
-    synthesis, analysis, d = _fine_maps(x, level)
+    synthesis, analysis, d = _fine_maps(x, level, band)
     eye = torch.eye(d, dtype=x.dtype, device=x.device)
     return analysis(hvp(x, synthesis(eye)))
 
 
-def hessian_eigenvalues(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None) -> np.ndarray:
+def hessian_eigenvalues(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
+                        band: PacketBand | None = None) -> np.ndarray:
     """All eigenvalues (ascending) of :func:`hessian` (dense: for lattices up to about 32 x 32)."""
-    H = hessian(energy, x, level, hvp=hvp)
+    H = hessian(energy, x, level, hvp=hvp, band=band)
     return torch.linalg.eigvalsh(0.5 * (H + H.T)).detach().cpu().double().numpy()
 
 
 def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp: HVP | None = None,
-                        tol: float = 1e-6, seed: int = 0, dense_up_to: int = 0) -> float:
+                        tol: float = 1e-6, seed: int = 0, dense_up_to: int = 0,
+                        band: PacketBand | None = None) -> float:
     r"""The smallest eigenvalue of the conditional Hessian of :func:`hessian` by Lanczos on Hessian-vector products.
 
     :func:`scipy.sparse.linalg.eigsh` (``which='SA'``) on a LinearOperator computing
     :math:`v \mapsto \nabla^2 f(z)\,v`, with :func:`torch.func.vjp` of :func:`torch.func.grad` (float64),
     or with :math:`D_j^T\,\mathrm{hvp}(x, D_j v)` if ``hvp`` is given; the starting vector is drawn from ``seed``.
     Up to ``dense_up_to`` fine coefficients the dense spectrum is used instead (faster on small lattices).
+    ``band`` (a :class:`PacketBand`, ``level`` left at 0) takes the band's coefficients as the fine ones.
     """
     from scipy.sparse.linalg import LinearOperator, eigsh
 
     x = x.double()
     if hvp is None:
-        f, z = conditional_energy(energy, x, level)
+        f, z = conditional_energy(energy, x, level, band=band)
         _, pullback = torch.func.vjp(torch.func.grad(f), z)  # H v = v^T H (symmetric), one graph for all v
         d = z.numel()
 
         def product(t: torch.Tensor) -> torch.Tensor:
             return pullback(t)[0]
     else:
-        synthesis, analysis, d = _fine_maps(x, level)
+        synthesis, analysis, d = _fine_maps(x, level, band)
 
         def product(t: torch.Tensor) -> torch.Tensor:
             return analysis(hvp(x, synthesis(t[None])))[0]
@@ -121,7 +141,7 @@ def smallest_eigenvalue(energy: Energy, x: torch.Tensor, level: int = 0, *, hvp:
         return product(t).detach().cpu().numpy()
 
     if d < 3 or d <= dense_up_to:
-        return float(hessian_eigenvalues(energy, x, level, hvp=hvp)[0])
+        return float(hessian_eigenvalues(energy, x, level, hvp=hvp, band=band)[0])
     v0 = np.random.default_rng(seed).standard_normal(d)
     op = LinearOperator((d, d), matvec=matvec, dtype=np.float64)
     return float(eigsh(op, k=1, which="SA", tol=tol, v0=v0, return_eigenvectors=False)[0])
@@ -236,8 +256,24 @@ def _detail_maps(x: torch.Tensor, level: int):
     return synthesis, analysis, d
 
 
-def _fine_maps(x: torch.Tensor, level: int):
+def _band_maps(x: torch.Tensor, level: int, band: PacketBand):
+    """The synthesis (B, d) -> (B, N, N) of a PacketBand's coefficients, its transpose, and d (validated against x)."""
+    if not isinstance(band, PacketBand):
+        raise InvalidParameterError(f"The 'band' parameter must be a PacketBand or None. Got {type(band).__name__}.")
+    if level != 0:
+        raise InvalidParameterError(f"Give either 'level' (Haar) or 'band' (wavelet packets), not both. Got "
+                                    f"level={level!r} and band={band!r}.")
+    if band.N != x.shape[-1]:
+        raise InvalidParameterError(f"The 'band' parameter is for {band.N} x {band.N} fields. Got a field of side "
+                                    f"{x.shape[-1]}.")
+    return band.synthesis, band.analysis, band.d
+
+
+def _fine_maps(x: torch.Tensor, level: int, band: PacketBand | None = None):
     """The synthesis D_j (B, d) -> (B, N, N) of the fine coefficients (coarse set to 0), its transpose, and d."""
+    if band is not None:
+        _check_field(x)
+        return _band_maps(x, level, band)
     _, z = conditional_energy(lambda field: field.sum(), x, level)  # validates x and level
     N, d = x.shape[-1], z.numel()
     if level == 0:
