@@ -13,7 +13,7 @@ Mallat ("Wavelet conditional renormalization group", 2022) report :math:`\beta_c
 instead; the standard lattice form (:meth:`Phi4.from_hopping` with :math:`\lambda = 1`, i.e.
 :math:`-\beta\sum_{\langle u,v\rangle}x_ux_v + \sum_u(x_u^4 - x_u^2)` with :math:`\beta = 2\kappa`) crosses at
 :math:`\beta \approx 0.68`, so it is likely theirs (their energy formula could not be checked:
-see ``archive/phi4/packets/phi4_packets.md``). With
+see ``archive/phi4-packets/phi4_packets.md``). With
 :math:`\lambda = 0, m^2 > 0` it is the Gaussian free field, whose covariance is diagonal in Fourier,
 :math:`\mathbb E|\hat x(k)|^2 / L^2 = 1 / (\beta\,\omega_k + m^2)` with
 :math:`\omega_k = 4\sin^2(k_1/2) + 4\sin^2(k_2/2)` (:func:`free_field_spectrum`); with

@@ -8,7 +8,7 @@ coupling of each parameterization is located first from the crossing of the Bind
 
 Run (nice'd, one thread; a few minutes of CPU):
     PYTHONPATH=src nice -n 19 env OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
-        /work/main/.venv/bin/python archive/phi4/packets/phi4_packets.py --out archive/phi4/packets/phi4_packets.json
+        /work/main/.venv/bin/python archive/phi4-packets/phi4_packets.py --out archive/phi4-packets/phi4_packets.json
 """
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def invariants(e: Phi4) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default="archive/phi4/packets/phi4_packets.json")
+    parser.add_argument("--out", default="archive/phi4-packets/phi4_packets.json")
     parser.add_argument("--chains", type=int, default=32)
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--samples", type=int, default=600)

@@ -1,14 +1,14 @@
 """Issue 21, second check: is p(xbar_1 | x_1) log-concave everywhere, or only on the typical set?
 
 Strong log-concavity of the finest conditional is a property of every xbar_1 given x_1, while
-archive/phi4/packets/phi4_packets.py evaluates the Hessian S^T grad^2 E(x) S only at sampled fields. Here, for sampled
+archive/phi4-packets/phi4_packets.py evaluates the Hessian S^T grad^2 E(x) S only at sampled fields. Here, for sampled
 fields x = (x_1, xbar_1), xbar_1 is moved (Adam on the band's coefficients z, x_1 fixed) to minimize the
 smallest eigenvalue of S^T (beta Laplacian + diag V''(x)) S: a negative minimum disproves strong
 log-concavity of p(. | x_1) even where the sampled value is positive. L = 16 (dense Hessians).
 
 Run (nice'd, one thread, about a minute of CPU):
     PYTHONPATH=src nice -n 19 env OMP_NUM_THREADS=1 OMP_WAIT_POLICY=PASSIVE \
-        /work/main/.venv/bin/python archive/phi4/packets/phi4_packets_worst.py --out archive/phi4/packets/phi4_packets_worst.json
+        /work/main/.venv/bin/python archive/phi4-packets/phi4_packets_worst.py --out archive/phi4-packets/phi4_packets_worst.json
 """
 from __future__ import annotations
 
@@ -64,7 +64,7 @@ def worst(energy: Phi4, x: torch.Tensor, band: PacketBand, steps: int, restarts:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--out", default="archive/phi4/packets/phi4_packets_worst.json")
+    parser.add_argument("--out", default="archive/phi4-packets/phi4_packets_worst.json")
     parser.add_argument("--fields", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--restarts", type=int, default=3)
