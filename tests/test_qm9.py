@@ -253,7 +253,15 @@ def test_experiment_runs_end_to_end_on_a_small_real_subset(tmp_path):
     assert 0 < m["test_mae_kcal_mol"] <= m["test_rmse_kcal_mol"]
     assert (tmp_path / result.figures[0]).stat().st_size > 0
     assert [row[0] for row in result.tables[0][2]] == [40, 80]
+    assert [row[-3] for row in result.tables[0][2]] == ["", round(m["test_mae_kcal_mol_kernel"], 3)]  # kernel_curve_from
     assert m["test_mae_kcal_mol"] < m["atom_counts_mae_kcal_mol"]  # scattering beats counting atoms
+    # divide and conquer from 40 molecules on: the kernel at both sizes, 80 in two blocks of 40
+    blocks = qm9.run(dataclasses.replace(cfg, mlp_epochs=0, kernel_curve_from=40, kernel_block=40), tmp_path,
+                     lambda it, **_: it)
+    rows = blocks.tables[0][2]
+    assert all(isinstance(row[-3], float) for row in rows) and rows[-1][-1] == "80 in 2"
+    assert blocks.metrics["kernel_blocks"] == 2 and blocks.metrics["kernel_n_train"] == 80
+    assert "in 2 blocks, averaged" in blocks.notes[0]
 
 
 def _small_config(tmp_path, **change):
@@ -313,7 +321,8 @@ def test_quick_config_is_a_few_thousand_molecules():
 
 
 @pytest.mark.parametrize("change", [dict(mlp_epochs=-1), dict(mlp_width=0), dict(kernel_max_train=-1),
-                                    dict(kernel_lengthscales=()), dict(kernel_penalties=(0.0,))])
+                                    dict(kernel_lengthscales=()), dict(kernel_penalties=(0.0,)),
+                                    dict(kernel_block=1), dict(kernel_curve_from=-1)])
 def test_experiment_rejects_bad_regression_settings_by_name(tmp_path, change):
     from scatlab.experiments import qm9
 
