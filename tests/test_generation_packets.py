@@ -1,7 +1,11 @@
 """Orthogonal 2D wavelet packets: exact inverse, orthogonality, known filters, frequency localization, errors."""
+import re
+
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scatlab.errors import InvalidParameterError, ShapeError
 from scatlab.generation.packets import PacketBand, WaveletPackets2D, _filters, band_ranges, daubechies
@@ -194,3 +198,48 @@ def test_errors_name_the_parameter():
         W.decompose(torch.zeros(16, 16, dtype=torch.int64))
     with pytest.raises(ShapeError, match="packets must have shape"):
         W.reconstruct(torch.zeros(2, 4, 4, 3, 3))
+
+
+wavelets = st.sampled_from(["haar", "shannon"] + [f"db{p}" for p in range(1, 11)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 2), wavelets, st.sampled_from([1, 0.5]), st.integers(1, 4), st.integers(1, 3))
+def test_fuzz_valid_bands_are_orthogonal_projections(depth, extra, wavelet, bandwidth, band, batch):
+    """Any valid band: analysis then synthesis is a projection (idempotent, norm-reducing), and
+    the coefficients keep the norm of what they synthesize (orthonormal rows)."""
+    N = 2 ** (depth + extra)
+    try:
+        B = PacketBand(N, wavelet, bandwidth, band)
+    except InvalidParameterError as error:
+        assert "'N'" in str(error) or "band" in str(error)  # a band too deep for N: named
+        return
+    x = torch.randn(batch, N, N, dtype=torch.float64, generator=torch.Generator().manual_seed(depth + 7 * band))
+    z = B.analysis(x)
+    assert z.shape == (batch, B.d)
+    projected = B.synthesis(z)
+    torch.testing.assert_close(B.analysis(projected), z, rtol=0, atol=1e-10)
+    torch.testing.assert_close(projected.flatten(1).norm(dim=1), z.norm(dim=1), rtol=1e-10, atol=1e-10)
+    assert bool((projected.flatten(1).norm(dim=1) <= x.flatten(1).norm(dim=1) + 1e-10).all())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.one_of(st.integers(-3, 40), st.floats(allow_nan=True), st.booleans(), st.text(max_size=3)),
+       st.one_of(st.integers(-2, 6), st.booleans(), st.none()),
+       st.one_of(wavelets, st.text(max_size=5), st.integers()))
+def test_fuzz_bad_packet_parameters_are_named(N, depth, wavelet):
+    try:
+        W = WaveletPackets2D(N, depth, wavelet)
+    except InvalidParameterError as error:
+        assert re.search(r"'(N|depth|wavelet)'", str(error))
+        return
+    c = W.decompose(torch.zeros(2, N, N))  # what was accepted works
+    assert tuple(c.shape) == (2, W.P, W.P, N // W.P, N // W.P)
+
+
+def test_band_coefficients_of_the_wrong_shape_are_refused():
+    B = PacketBand(16, "db2", 1, 1)
+    with pytest.raises(ShapeError, match=r"\(B, 16, 16\)"):
+        B.analysis(torch.zeros(16, 16))
+    with pytest.raises(ShapeError, match=rf"\(B, {B.d}\)"):
+        B.synthesis(torch.zeros(2, B.d + 1))

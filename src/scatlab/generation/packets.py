@@ -260,11 +260,17 @@ class PacketBand:
 
     def analysis(self, fields: torch.Tensor) -> torch.Tensor:
         """Fields (B, N, N) -> band coefficients (B, d)."""
+        if not isinstance(fields, torch.Tensor) or fields.ndim != 3:
+            shape = tuple(fields.shape) if isinstance(fields, torch.Tensor) else type(fields).__name__
+            raise ShapeError(f"PacketBand.analysis: fields must have shape (B, {self.N}, {self.N}). Got {shape}.")
         c = self.packets.decompose(fields)
         return c[:, self.mask.to(c.device)].reshape(fields.shape[0], -1)
 
     def synthesis(self, z: torch.Tensor) -> torch.Tensor:
         """Band coefficients (B, d) -> fields (B, N, N) (the coefficients outside the band are 0)."""
+        if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape[1] != self.d:
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ShapeError(f"PacketBand.synthesis: coefficients must have shape (B, {self.d}). Got {shape}.")
         P, n = self.packets.P, self.N // self.packets.P
         c = z.new_zeros((z.shape[0], P, P, n, n))
         c[:, self.mask.to(z.device)] = z.reshape(z.shape[0], -1, n, n)
